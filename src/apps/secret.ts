@@ -1,0 +1,65 @@
+/**
+ * The app secret and the HMAC key derived from it (CONTRACT section 2). One set of rules serves
+ * the admin API, which refuses a bad secret with `400`, and the store, which treats a stored
+ * record that breaks them as a configuration fault.
+ */
+
+import { decodeBase64url } from "../token/base64url.ts";
+
+export type SecretEncoding = "base64" | "utf8";
+
+/** 256 bits: RFC 7518 section 3.2 requires an HS256 key at least as long as the hash. */
+export const MIN_KEY_BYTES = 32;
+
+/** Why a secret is refused; the message names the rule, never the secret. */
+export class SecretError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SecretError";
+  }
+}
+
+const BASE64_STANDARD = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64_URLSAFE = /^[A-Za-z0-9_-]*={0,2}$/;
+
+function decodeStrictBase64(secret: string): Uint8Array {
+  if (/\s/.test(secret)) throw new SecretError("base64 secret must not contain whitespace or line breaks");
+  const standard = BASE64_STANDARD.test(secret);
+  if (!standard && !BASE64_URLSAFE.test(secret)) {
+    throw new SecretError("base64 secret must use one alphabet, standard or URL-safe, and padding only at the end");
+  }
+  const unpadded = secret.replace(/=+$/, "");
+  const padding = secret.length - unpadded.length;
+  if (padding > 0 && (secret.length % 4 !== 0 || (unpadded.length % 4) + padding !== 4)) {
+    throw new SecretError("base64 secret has incorrect padding");
+  }
+  const bytes = decodeBase64url(standard ? unpadded.replaceAll("+", "-").replaceAll("/", "_") : unpadded);
+  if (!bytes) throw new SecretError("base64 secret is not canonical base64 (length or trailing bits)");
+  return bytes;
+}
+
+function looksLikePemOrJson(secret: string): boolean {
+  const trimmed = secret.trim();
+  return trimmed.startsWith("-----BEGIN") || trimmed.startsWith("{") || trimmed.startsWith("[");
+}
+
+/**
+ * The HMAC key bytes for `secret`: base64 decodes it (either alphabet, padding optional but
+ * correct, canonical trailing bits); utf8 takes its UTF-8 bytes as typed. Throws `SecretError`
+ * when the secret breaks a rule, or the key is shorter than 32 bytes or one byte repeated.
+ */
+export function deriveKeyBytes(secret: string, encoding: SecretEncoding): Uint8Array {
+  if (looksLikePemOrJson(secret)) throw new SecretError("secret must be a shared secret, not a PEM block or JSON");
+  let bytes: Uint8Array;
+  if (encoding === "base64") {
+    bytes = decodeStrictBase64(secret);
+  } else {
+    if (secret !== secret.trim()) throw new SecretError("utf8 secret must not have leading or trailing whitespace");
+    if (/\p{Cc}/u.test(secret)) throw new SecretError("utf8 secret must not contain control characters");
+    if (!secret.isWellFormed()) throw new SecretError("utf8 secret must be well-formed Unicode");
+    bytes = new TextEncoder().encode(secret);
+  }
+  if (bytes.length < MIN_KEY_BYTES) throw new SecretError(`key must be at least ${MIN_KEY_BYTES} bytes`);
+  if (bytes.every((byte) => byte === bytes[0])) throw new SecretError("key must not be one byte repeated");
+  return bytes;
+}

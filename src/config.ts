@@ -1,0 +1,176 @@
+/**
+ * Reads and validates the Worker's variables (CONTRACT section 7) once per `env` object. A bad
+ * value is a `ConfigError` naming the variable and the rule it breaks, never a guess: the
+ * gateway then answers `500 INTERNAL_ERROR` on every route, `/healthz` included.
+ */
+
+/** The bindings and variables the Worker is given. Vars may arrive as strings or JSON values. */
+export interface Env {
+  APPS: KVNamespace;
+  ADMIN_TOKEN?: string;
+  ORIGIN?: Fetcher;
+  ORIGIN_URL?: string;
+  APP_ROUTES?: string;
+  ADMIN_PREFIX?: string;
+  FORWARD_AUTHORIZATION?: string | boolean;
+  MAX_BODY_BYTES?: string | number;
+  CONFIG_CACHE_TTL_SECONDS?: string | number;
+  ORIGIN_TIMEOUT_MS?: string | number;
+}
+
+export interface OriginUrl {
+  /** `scheme://host[:port]`. */
+  readonly origin: string;
+  /** The URL's path without its trailing `/` (`""` for a bare origin). */
+  readonly pathPrefix: string;
+}
+
+export interface GatewayConfig {
+  readonly originUrl: OriginUrl | null;
+  /** `null`: the default rule of CONTRACT section 1 (a segment `app`, then the appId). */
+  readonly appRoutes: readonly URLPattern[] | null;
+  readonly adminPrefix: string;
+  readonly forwardAuthorization: boolean;
+  readonly maxBodyBytes: number;
+  readonly configCacheTtlMs: number;
+  readonly originTimeoutMs: number;
+}
+
+export const DEFAULT_ADMIN_PREFIX = "/admin";
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
+export const DEFAULT_CONFIG_CACHE_TTL_SECONDS = 60;
+export const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
+/** Workers accept request bodies of up to 100 MB on every plan; inspecting more is pointless. */
+const MAX_BODY_BYTES_LIMIT = 100 * 1_048_576;
+const MAX_CONFIG_CACHE_TTL_SECONDS = 86_400;
+/** Ten minutes: longer than any origin answer an SDK would wait for. */
+const MAX_ORIGIN_TIMEOUT_MS = 600_000;
+
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, rule: string) {
+    super(`${variable}: ${rule}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+const configs = new WeakMap<object, GatewayConfig>();
+
+/** The validated configuration for `env`, computed once per `env` object. Throws `ConfigError`. */
+export function loadConfig(env: Env): GatewayConfig {
+  let config = configs.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    configs.set(env, config);
+  }
+  return config;
+}
+
+export function parseConfig(env: Env): GatewayConfig {
+  if (!env.APPS || typeof (env.APPS as Partial<KVNamespace>).get !== "function") {
+    throw new ConfigError("APPS", "a KV namespace binding is required");
+  }
+  if (env.ORIGIN !== undefined && typeof (env.ORIGIN as Partial<Fetcher>).fetch !== "function") {
+    throw new ConfigError("ORIGIN", "must be a service binding");
+  }
+  return {
+    originUrl: parseOriginUrl(env.ORIGIN_URL),
+    appRoutes: parseAppRoutes(env.APP_ROUTES),
+    adminPrefix: parseAdminPrefix(env.ADMIN_PREFIX),
+    forwardAuthorization: parseBoolean("FORWARD_AUTHORIZATION", env.FORWARD_AUTHORIZATION, true),
+    maxBodyBytes: parseInteger("MAX_BODY_BYTES", env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES, 1, MAX_BODY_BYTES_LIMIT),
+    configCacheTtlMs:
+      parseInteger(
+        "CONFIG_CACHE_TTL_SECONDS",
+        env.CONFIG_CACHE_TTL_SECONDS,
+        DEFAULT_CONFIG_CACHE_TTL_SECONDS,
+        0,
+        MAX_CONFIG_CACHE_TTL_SECONDS,
+      ) * 1000,
+    originTimeoutMs: parseInteger(
+      "ORIGIN_TIMEOUT_MS",
+      env.ORIGIN_TIMEOUT_MS,
+      DEFAULT_ORIGIN_TIMEOUT_MS,
+      1,
+      MAX_ORIGIN_TIMEOUT_MS,
+    ),
+  };
+}
+
+function isUnset(value: unknown): value is undefined {
+  return value === undefined;
+}
+
+function parseOriginUrl(value: unknown): OriginUrl | null {
+  if (isUnset(value)) return null;
+  if (typeof value !== "string") throw new ConfigError("ORIGIN_URL", "must be a string");
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError("ORIGIN_URL", "must be an absolute URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError("ORIGIN_URL", "must be an http or https URL");
+  }
+  if (url.username || url.password || url.search || url.hash || value.includes("?") || value.includes("#")) {
+    throw new ConfigError("ORIGIN_URL", "must not hold credentials, a query or a fragment");
+  }
+  return { origin: url.origin, pathPrefix: url.pathname.replace(/\/$/, "") };
+}
+
+/** `:appId` as a whole group name, not the start of a longer one (`:appIdx`). */
+const APP_ID_GROUP = /:appId(?![\p{ID_Continue}$])/u;
+
+function parseAppRoutes(value: unknown): readonly URLPattern[] | null {
+  if (isUnset(value)) return null;
+  if (typeof value !== "string") throw new ConfigError("APP_ROUTES", "must be a string");
+  const sources = value.split(",").map((part) => part.trim());
+  if (sources.some((source) => source === "")) {
+    throw new ConfigError("APP_ROUTES", "must be a comma-separated list of non-empty pathname patterns");
+  }
+  return sources.map((source, index) => {
+    if (!source.startsWith("/")) throw new ConfigError("APP_ROUTES", `pattern ${index + 1} must start with /`);
+    if (!APP_ID_GROUP.test(source)) {
+      throw new ConfigError("APP_ROUTES", `pattern ${index + 1} must have an :appId group`);
+    }
+    try {
+      return new URLPattern({ pathname: source });
+    } catch {
+      throw new ConfigError("APP_ROUTES", `pattern ${index + 1} is not a valid URLPattern pathname`);
+    }
+  });
+}
+
+/** One or more plain segments; no dot segments, no pattern syntax, no trailing `/`. */
+const ADMIN_PREFIX_SHAPE = /^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
+
+function parseAdminPrefix(value: unknown): string {
+  if (isUnset(value)) return DEFAULT_ADMIN_PREFIX;
+  if (typeof value !== "string" || !ADMIN_PREFIX_SHAPE.test(value)) {
+    throw new ConfigError("ADMIN_PREFIX", "must be a path like /admin: plain segments, no trailing /");
+  }
+  if (value === "/healthz") throw new ConfigError("ADMIN_PREFIX", "must not be /healthz");
+  return value;
+}
+
+function parseBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (isUnset(value)) return fallback;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new ConfigError(name, 'must be "true" or "false"');
+}
+
+function parseInteger(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (isUnset(value)) return fallback;
+  let parsed: number;
+  if (typeof value === "number") parsed = value;
+  else if (typeof value === "string" && /^\d{1,16}$/.test(value)) parsed = Number(value);
+  else throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
+  }
+  return parsed;
+}

@@ -1,0 +1,87 @@
+/**
+ * The SDK request pipeline (CONTRACT sections 1, 3 and 4): route, path hygiene, app record,
+ * token, binding, then forwarding. Each step either passes or throws a `GatewayError`; nothing
+ * reaches `forwardToOrigin` except through the checks above it, so a fault anywhere (KV down,
+ * a bad record, a bug) ends in an error answer and never in a forwarded request.
+ */
+
+import { APP_ID_PATTERN } from "../apps/record.ts";
+import type { AppStore } from "../apps/store.ts";
+import type { Env, GatewayConfig } from "../config.ts";
+import { badRequest, GatewayError } from "../errors.ts";
+import { verifyAppToken } from "../token/verify.ts";
+import { bindRequestIdentity } from "./binding.ts";
+import { bearerToken } from "./credentials.ts";
+import { forwardToOrigin } from "./forward.ts";
+import { checkPathHygiene, matchAppId, rawTarget } from "./paths.ts";
+
+export interface GatewayDeps {
+  readonly config: GatewayConfig;
+  readonly store: AppStore;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+}
+
+/** A CORS preflight carries no credentials by design (Fetch standard), so it cannot be checked. */
+function isPreflight(request: Request): boolean {
+  return (
+    request.method === "OPTIONS" &&
+    request.headers.has("origin") &&
+    request.headers.has("access-control-request-method")
+  );
+}
+
+/** The appId a request is for, once its path has passed the route and hygiene rules. */
+export function resolveAppId(path: string, config: GatewayConfig): string {
+  const appId = matchAppId(path, config.appRoutes);
+  if (appId === undefined) throw new GatewayError("NOT_FOUND");
+  checkPathHygiene(path);
+  if (!APP_ID_PATTERN.test(appId)) throw badRequest("Invalid appId in path");
+  return appId;
+}
+
+/**
+ * Authenticates one SDK request and forwards it. `onAppId` learns the appId as soon as it is
+ * valid, for the rejection log line.
+ */
+export async function handleSdkRequest(
+  request: Request,
+  env: Env,
+  deps: GatewayDeps,
+  onAppId: (appId: string) => void,
+): Promise<Response> {
+  const { config } = deps;
+  const target = rawTarget(request.url);
+  const appId = resolveAppId(target.path, config);
+  onAppId(appId);
+
+  const app = await deps.store.get(appId);
+  if (app === null) throw new GatewayError("APP_NOT_FOUND");
+  if (!app.jwtEnabled || isPreflight(request)) {
+    return forwardToOrigin(
+      { request, pathAndQuery: target.pathAndQuery, body: request.body, identity: { appId } },
+      config,
+      env,
+    );
+  }
+  if (app.key === null) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "JWT enforced without a key" });
+
+  const token = bearerToken(request.headers.get("authorization"));
+  const verified = await verifyAppToken(token, {
+    key: app.key,
+    appId,
+    clockToleranceSeconds: app.clockToleranceSeconds,
+    now: deps.now() / 1000,
+  });
+  const { body } = await bindRequestIdentity(request, target.query, verified.claims, config.maxBodyBytes);
+  return forwardToOrigin(
+    {
+      request,
+      pathAndQuery: target.pathAndQuery,
+      body,
+      identity: { appId, userId: verified.userId, claimsSegment: verified.payloadSegment },
+    },
+    config,
+    env,
+  );
+}

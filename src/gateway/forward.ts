@@ -1,0 +1,102 @@
+/**
+ * Forwarding to the origin (CONTRACT section 4): the request as received, less any `x-auth-*`
+ * header the client sent, plus the identity the gateway verified. The origin's answer comes
+ * back unchanged and streamed; redirects are the client's to follow.
+ */
+
+import type { Env, GatewayConfig } from "../config.ts";
+import { GatewayError } from "../errors.ts";
+
+/** What the gateway vouches for, as headers for the origin. */
+export interface ForwardedIdentity {
+  readonly appId: string;
+  /** Only after a verified token. */
+  readonly userId?: string;
+  /** The token's payload segment, base64url, as received. */
+  readonly claimsSegment?: string;
+}
+
+const UTF8 = new TextEncoder();
+const HEX = "0123456789ABCDEF";
+
+/**
+ * Header-safe text for an identifier: visible ASCII except `%` stays, everything else becomes
+ * `%XX` of its UTF-8 bytes, so the header cannot be split or smuggle a second value.
+ */
+export function encodeHeaderValue(value: string): string {
+  let out = "";
+  for (const byte of UTF8.encode(value)) {
+    out +=
+      byte > 0x20 && byte < 0x7f && byte !== 0x25 ? String.fromCharCode(byte) : `%${HEX[byte >> 4]}${HEX[byte & 15]}`;
+  }
+  return out;
+}
+
+/** The headers the origin receives. Client-sent `x-auth-*` headers are dropped in any case. */
+export function forwardedHeaders(
+  incoming: Headers,
+  identity: ForwardedIdentity,
+  forwardAuthorization: boolean,
+): Headers {
+  const headers = new Headers(incoming);
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith("x-auth-")) headers.delete(name);
+  }
+  if (!forwardAuthorization) headers.delete("authorization");
+  headers.set("x-auth-app-id", identity.appId);
+  if (identity.userId !== undefined) headers.set("x-auth-user-id", encodeHeaderValue(identity.userId));
+  if (identity.claimsSegment !== undefined) headers.set("x-auth-claims", identity.claimsSegment);
+  return headers;
+}
+
+/** The URL the origin is sent: `ORIGIN_URL`'s origin and path prefix, then the raw path and query. */
+export function targetUrl(requestUrl: string, pathAndQuery: string, config: GatewayConfig): string {
+  if (config.originUrl === null) return requestUrl;
+  return `${config.originUrl.origin}${config.originUrl.pathPrefix}${pathAndQuery}`;
+}
+
+class OriginTimeout extends Error {}
+
+export interface ForwardInput {
+  readonly request: Request;
+  readonly pathAndQuery: string;
+  readonly body: ReadableStream<Uint8Array> | Uint8Array | null;
+  readonly identity: ForwardedIdentity;
+}
+
+/**
+ * Sends the request to the origin: the `ORIGIN` service binding, else `ORIGIN_URL`, else the
+ * request's own URL (a route in front of the origin). `502 ORIGIN_UNAVAILABLE` when it cannot be
+ * reached; `504 ORIGIN_TIMEOUT` when no response head arrives within `ORIGIN_TIMEOUT_MS`. The
+ * timer stops once the head arrives, so a long streamed body is not cut.
+ */
+export async function forwardToOrigin(input: ForwardInput, config: GatewayConfig, env: Env): Promise<Response> {
+  const { request, body } = input;
+  const controller = new AbortController();
+  const hasBody = body !== null && request.method !== "GET" && request.method !== "HEAD";
+  const upstream = new Request(env.ORIGIN ? request.url : targetUrl(request.url, input.pathAndQuery, config), {
+    method: request.method,
+    headers: forwardedHeaders(request.headers, input.identity, config.forwardAuthorization),
+    body: hasBody ? body : null,
+    redirect: "manual",
+    signal: controller.signal,
+  });
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new OriginTimeout());
+      controller.abort();
+    }, config.originTimeoutMs);
+  });
+  const pending = env.ORIGIN ? env.ORIGIN.fetch(upstream) : fetch(upstream);
+  // A late failure after the timeout has answered must not surface as an unhandled rejection.
+  pending.catch(() => {});
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (error) {
+    if (error instanceof OriginTimeout) throw new GatewayError("ORIGIN_TIMEOUT");
+    throw new GatewayError("ORIGIN_UNAVAILABLE", { detail: error instanceof Error ? error.name : "fetch failed" });
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}

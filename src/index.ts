@@ -1,0 +1,22 @@
+/** The Worker entry: validate the configuration once, then hand the request to the app. */
+
+import { appFor } from "./app.ts";
+import { ConfigError, type Env, loadConfig } from "./config.ts";
+import { errorResponse, GatewayError } from "./errors.ts";
+import { describeUnexpected, logEvent } from "./log.ts";
+
+export default {
+  fetch(request, env, ctx) {
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig(env);
+    } catch (error) {
+      // A bad variable answers 500 on every route, /healthz included: never guess a value.
+      if (error instanceof ConfigError)
+        logEvent("error", "config_invalid", { variable: error.variable, rule: error.message });
+      else logEvent("error", "internal_error", describeUnexpected(error));
+      return errorResponse(new GatewayError("INTERNAL_ERROR"));
+    }
+    return appFor(config, env).fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;
