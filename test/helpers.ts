@@ -1,0 +1,122 @@
+/** Shared test helpers: token minting, app seeding, an origin recorder and the Worker call. */
+
+import { env, exports } from "cloudflare:workers";
+import { base64url, SignJWT } from "jose";
+import { afterEach, beforeEach } from "vitest";
+
+export const GATEWAY = "http://gw.test";
+export const ORIGIN_BASE = "https://origin.test/base";
+
+/** 32 random-looking bytes, standard base64 in the record. */
+export const KEY_BYTES = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
+export const KEY_BASE64 = btoa(String.fromCharCode(...KEY_BYTES));
+export const OTHER_KEY_BYTES = Uint8Array.from({ length: 32 }, (_, i) => (i * 53 + 7) & 0xff);
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** A valid v1 record enforcing JWT with `KEY_BYTES`. */
+export function enforcingRecord(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { jwtEnabled: true, secret: KEY_BASE64, secretEncoding: "base64", ...extra };
+}
+
+let appCounter = 0;
+/** A fresh appId per test, so the isolate's app cache never carries state between tests. */
+export function uniqueAppId(prefix = "TA"): string {
+  appCounter += 1;
+  return `${prefix}${Date.now().toString(36)}${appCounter}`;
+}
+
+export async function seedApp(appId: string, record: unknown = enforcingRecord()): Promise<void> {
+  await env.APPS.put(`app:${appId}`, typeof record === "string" ? record : JSON.stringify(record));
+}
+
+/** Standard claims for `appId`, valid now. */
+export function claimsFor(appId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { appId, userId: "user-1", iat: nowSeconds(), exp: nowSeconds() + 3600, ...extra };
+}
+
+/** A token signed by jose, the reference implementation. */
+export function mintToken(claims: Record<string, unknown>, key: Uint8Array = KEY_BYTES): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(key);
+}
+
+const encoder = new TextEncoder();
+
+/** HMAC-SHA256 over arbitrary segment texts, for tokens jose would refuse to build. */
+export async function signSegments(headerSegment: string, payloadSegment: string, key: Uint8Array = KEY_BYTES) {
+  const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(`${headerSegment}.${payloadSegment}`));
+  return `${headerSegment}.${payloadSegment}.${base64url.encode(new Uint8Array(mac))}`;
+}
+
+/** Signs raw header and payload JSON texts (kept byte for byte). */
+export function signRaw(headerJson: string, payloadJson: string, key: Uint8Array = KEY_BYTES): Promise<string> {
+  return signSegments(base64url.encode(headerJson), base64url.encode(payloadJson), key);
+}
+
+export interface OriginCall {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** What the origin received in the current test. */
+export const originCalls: OriginCall[] = [];
+let originResponder: (request: Request) => Response | Promise<Response> = () =>
+  new Response(JSON.stringify({ ok: true }), { headers: { "content-type": "application/json", "x-origin": "yes" } });
+
+export function setOriginResponder(responder: (request: Request) => Response | Promise<Response>): void {
+  originResponder = responder;
+}
+
+const realFetch = globalThis.fetch;
+
+/** Replaces outbound `fetch` (the gateway's `ORIGIN_URL` path) with a recorder, per test. */
+export function useOriginRecorder(): void {
+  beforeEach(() => {
+    originCalls.length = 0;
+    originResponder = () =>
+      new Response(JSON.stringify({ ok: true }), { headers: { "content-type": "application/json", "x-origin": "yes" } });
+    globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      const body = request.body ? await request.text() : "";
+      originCalls.push({
+        url: request.url,
+        method: request.method,
+        headers: Object.fromEntries(request.headers),
+        body,
+      });
+      return originResponder(new Request(request.url, { method: request.method, headers: request.headers }));
+    };
+  });
+  afterEach(() => {
+    globalThis.fetch = realFetch;
+  });
+}
+
+/** Calls the Worker through its default export, as a client would. */
+export function gateway(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`${GATEWAY}${path}`, init));
+}
+
+/** Calls with `Authorization: Bearer <token>`. */
+export function withToken(token: string, init: RequestInit = {}): RequestInit {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  return { ...init, headers };
+}
+
+export const INVALID = "Invalid token";
+
+export function invalid(reason: string) {
+  return { code: "38", status: INVALID, reason };
+}
+
+export const TOKEN_REQUIRED = {
+  code: "39",
+  status: "Token is required to access the requested resource.",
+  reason: "TOKEN_NOT_AVAILABLE",
+};

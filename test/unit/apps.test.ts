@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import { GatewayError } from "../../src/errors.ts";
+import { parseStoredRecord, RecordError } from "../../src/apps/record.ts";
+import { deriveKeyBytes, SecretError } from "../../src/apps/secret.ts";
+import { type AppRecordSource, AppStore } from "../../src/apps/store.ts";
+import { KEY_BASE64, KEY_BYTES } from "../helpers.ts";
+
+const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const urlsafe = (text: string) => text.replaceAll("+", "-").replaceAll("/", "_");
+
+describe("deriveKeyBytes", () => {
+  it("decodes base64 in either alphabet, padded or not", () => {
+    const bytes = Uint8Array.from({ length: 40 }, (_, i) => (i * 251 + 3) & 0xff); // has + and / chars
+    const standard = b64(bytes);
+    expect(standard).toMatch(/[+/]/);
+    for (const text of [standard, standard.replace(/=+$/, ""), urlsafe(standard), urlsafe(standard).replace(/=+$/, "")]) {
+      expect(deriveKeyBytes(text, "base64")).toEqual(bytes);
+    }
+  });
+
+  it("takes a utf8 secret's bytes as typed", () => {
+    expect(deriveKeyBytes(KEY_BASE64, "utf8")).toEqual(new TextEncoder().encode(KEY_BASE64));
+  });
+
+  it.each([
+    ["19 bytes", b64(new Uint8Array(19).map((_, i) => i + 1)), "base64"],
+    ["31 bytes", b64(new Uint8Array(31).map((_, i) => i + 1)), "base64"],
+    ["one byte repeated", b64(new Uint8Array(32).fill(7)), "base64"],
+    ["mixed alphabets", `${b64(KEY_BYTES).slice(0, 20)}+-${b64(KEY_BYTES).slice(22)}`, "base64"],
+    ["whitespace", `${KEY_BASE64.slice(0, 10)} ${KEY_BASE64.slice(10)}`, "base64"],
+    ["a line break", `${KEY_BASE64.slice(0, 10)}\n${KEY_BASE64.slice(10)}`, "base64"],
+    ["wrong padding", `${KEY_BASE64.replace(/=+$/, "")}==`, "base64"],
+    ["padding in the middle", `${KEY_BASE64.slice(0, 8)}=${KEY_BASE64.slice(9)}`, "base64"],
+    ["non-canonical trailing bits", `${KEY_BASE64.slice(0, -2)}B=`, "base64"],
+    ["not base64", "this is not base64 at all, not at all!", "base64"],
+    ["a PEM block", "-----BEGIN PUBLIC KEY-----MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", "utf8"],
+    ["JSON", '{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ"}', "utf8"],
+    ["leading whitespace", ` ${KEY_BASE64}`, "utf8"],
+    ["trailing whitespace", `${KEY_BASE64}\t`, "utf8"],
+    ["a control character", `${KEY_BASE64}\u0007x`, "utf8"],
+    ["a short utf8 secret", "short-secret-of-31-characters!!", "utf8"],
+  ] as const)("refuses %s", (_, secret, encoding) => {
+    expect(() => deriveKeyBytes(secret, encoding)).toThrow(SecretError);
+  });
+
+  it("never puts the secret in its error message", () => {
+    expect.assertions(1);
+    const secret = "leading-space-secret-that-is-long-enough";
+    try {
+      deriveKeyBytes(` ${secret}`, "utf8");
+    } catch (error) {
+      expect(String(error)).not.toContain(secret);
+    }
+  });
+});
+
+describe("parseStoredRecord", () => {
+  it("applies the defaults of CONTRACT section 2", () => {
+    expect(parseStoredRecord(JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64 }))).toEqual({
+      jwtEnabled: true,
+      keyBytes: KEY_BYTES,
+      secretEncoding: "base64",
+      clockToleranceSeconds: 60,
+    });
+    expect(parseStoredRecord('{"jwtEnabled":false}')).toMatchObject({ jwtEnabled: false, keyBytes: null });
+  });
+
+  it.each([
+    ["not JSON", "{"],
+    ["an array", "[]"],
+    ["no jwtEnabled", "{}"],
+    ["jwtEnabled as a string", '{"jwtEnabled":"true"}'],
+    ["JWT on without a secret", '{"jwtEnabled":true}'],
+    ["an unknown field", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, extra: 1 })],
+    ["a bad encoding", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, secretEncoding: "hex" })],
+    ["tolerance 301", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 301 })],
+    ["tolerance 1.5", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 1.5 })],
+    ["a short key", JSON.stringify({ jwtEnabled: true, secret: btoa("short") })],
+  ])("refuses %s", (_, text) => {
+    expect(() => parseStoredRecord(text)).toThrow(RecordError);
+  });
+});
+
+/** A KV stand-in that counts reads and can fail. */
+function countingSource(records: Record<string, string>) {
+  const source = {
+    reads: 0,
+    fail: false,
+    async get(key: string): Promise<string | null> {
+      source.reads += 1;
+      await Promise.resolve();
+      if (source.fail) throw new Error("KV unavailable");
+      return records[key] ?? null;
+    },
+  };
+  return source satisfies AppRecordSource;
+}
+
+describe("AppStore", () => {
+  const record = JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 5 });
+
+  it("resolves a record with its imported key", async () => {
+    const store = new AppStore(countingSource({ "app:A": record }), { ttlMs: 60_000 });
+    const app = await store.get("A");
+    expect(app).toMatchObject({ appId: "A", jwtEnabled: true, clockToleranceSeconds: 5 });
+    expect(app?.key?.algorithm).toMatchObject({ name: "HMAC", hash: { name: "SHA-256" } });
+  });
+
+  it("reads KV once per app per period, for known and unknown apps, also concurrently", async () => {
+    let now = 1_000;
+    const source = countingSource({ "app:A": record });
+    const store = new AppStore(source, { ttlMs: 60_000, now: () => now });
+    await Promise.all(Array.from({ length: 100 }, () => store.get("A")));
+    for (let i = 0; i < 100; i++) expect(await store.get("missing")).toBeNull();
+    expect(source.reads).toBe(2);
+    now += 59_999;
+    await store.get("A");
+    expect(source.reads).toBe(2);
+    now += 1;
+    await store.get("A");
+    await store.get("missing");
+    expect(source.reads).toBe(4);
+  });
+
+  it("never caches a fault, and answers it as 503 CONFIG_UNAVAILABLE", async () => {
+    const source = countingSource({ "app:A": record, "app:B": '{"jwtEnabled":true}' });
+    const store = new AppStore(source, { ttlMs: 60_000 });
+    source.fail = true;
+    await expect(store.get("A")).rejects.toMatchObject({ kind: "CONFIG_UNAVAILABLE" });
+    source.fail = false;
+    expect(await store.get("A")).not.toBeNull();
+    const error = await store.get("B").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error).toMatchObject({ kind: "CONFIG_UNAVAILABLE" });
+    expect(source.reads).toBe(3);
+  });
+
+  it("stays within its bound, evicting the least recently used app", async () => {
+    const source = countingSource({});
+    const store = new AppStore(source, { ttlMs: 60_000, maxEntries: 3 });
+    for (const id of ["a", "b", "c"]) await store.get(id);
+    await store.get("a"); // a is now the most recent
+    await store.get("d"); // evicts b
+    expect(store.size).toBe(3);
+    const before = source.reads;
+    await store.get("a");
+    expect(source.reads).toBe(before);
+    await store.get("b");
+    expect(source.reads).toBe(before + 1);
+  });
+
+  it("reads again after invalidate", async () => {
+    const source = countingSource({ "app:A": record });
+    const store = new AppStore(source, { ttlMs: 60_000 });
+    await store.get("A");
+    store.invalidate("A");
+    await store.get("A");
+    expect(source.reads).toBe(2);
+  });
+});
