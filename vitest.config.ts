@@ -13,5 +13,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The gateway logs a line per rejection; show them only for a failing test.
+    silent: "passed-only",
   },
 });

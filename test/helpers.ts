@@ -79,7 +79,9 @@ export function useOriginRecorder(): void {
   beforeEach(() => {
     originCalls.length = 0;
     originResponder = () =>
-      new Response(JSON.stringify({ ok: true }), { headers: { "content-type": "application/json", "x-origin": "yes" } });
+      new Response(JSON.stringify({ ok: true }), {
+        headers: { "content-type": "application/json", "x-origin": "yes" },
+      });
     globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
       const request = new Request(input, init);
       const body = request.body ? await request.text() : "";
@@ -120,3 +122,39 @@ export const TOKEN_REQUIRED = {
   status: "Token is required to access the requested resource.",
   reason: "TOKEN_NOT_AVAILABLE",
 };
+
+/**
+ * Calls the Worker's handler with extra or changed variables, for settings the test project
+ * does not bind (each distinct `env` object gets its own validated configuration and caches).
+ */
+export async function gatewayWith(vars: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
+  const { default: worker } = await import("../src/index.ts");
+  const { createExecutionContext } = await import("cloudflare:test");
+  const request = new Request(`${GATEWAY}${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
+  return worker.fetch(request, { ...env, ...vars } as never, createExecutionContext());
+}
+
+/** Captures console output (the structured log lines) for the current test. */
+export function captureLogs(): { lines: () => Record<string, unknown>[]; text: () => string; restore: () => void } {
+  const captured: string[] = [];
+  const original = { log: console.log, warn: console.warn, error: console.error };
+  for (const level of ["log", "warn", "error"] as const) {
+    console[level] = (...args: unknown[]) => {
+      captured.push(args.map(String).join(" "));
+    };
+  }
+  return {
+    lines: () => captured.map((line) => JSON.parse(line) as Record<string, unknown>),
+    text: () => captured.join("\n"),
+    restore: () => Object.assign(console, original),
+  };
+}
+
+/** Asserts an error answer: status, exact body, no-store, and that the origin received nothing. */
+export async function expectRejected(res: Response, status: number, body: Record<string, unknown>): Promise<void> {
+  const { expect } = await import("vitest");
+  expect({ status: res.status, body: await res.json() }).toEqual({ status, body });
+  expect(res.headers.get("cache-control")).toBe("no-store");
+  expect(res.headers.get("content-type")).toBe("application/json");
+  expect(originCalls).toHaveLength(0);
+}

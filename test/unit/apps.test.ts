@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors.ts";
 import { parseStoredRecord, RecordError } from "../../src/apps/record.ts";
 import { deriveKeyBytes, SecretError } from "../../src/apps/secret.ts";
 import { type AppRecordSource, AppStore } from "../../src/apps/store.ts";
+import { GatewayError } from "../../src/errors.ts";
 import { KEY_BASE64, KEY_BYTES } from "../helpers.ts";
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
@@ -13,7 +13,12 @@ describe("deriveKeyBytes", () => {
     const bytes = Uint8Array.from({ length: 40 }, (_, i) => (i * 251 + 3) & 0xff); // has + and / chars
     const standard = b64(bytes);
     expect(standard).toMatch(/[+/]/);
-    for (const text of [standard, standard.replace(/=+$/, ""), urlsafe(standard), urlsafe(standard).replace(/=+$/, "")]) {
+    for (const text of [
+      standard,
+      standard.replace(/=+$/, ""),
+      urlsafe(standard),
+      urlsafe(standard).replace(/=+$/, ""),
+    ]) {
       expect(deriveKeyBytes(text, "base64")).toEqual(bytes);
     }
   });

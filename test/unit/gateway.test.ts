@@ -217,7 +217,11 @@ describe("bindRequestIdentity", () => {
   it("refuses two content types, encoded bodies and bodies over the limit", async () => {
     expect(await bind("", json("{}", "application/json, text/plain"))).toBe("BAD_REQUEST");
     expect(await bind("", json("{}", 'multipart/form-data; boundary="a,b"'))).toBe("BAD_REQUEST");
-    const gzip = { method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: "x" };
+    const gzip = {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: "x",
+    };
     expect(await bind("", gzip)).toBe("UNSUPPORTED_MEDIA_TYPE");
     expect(await bind("", json(`{"a":"${"x".repeat(100)}"}`), 100)).toBe("PAYLOAD_TOO_LARGE");
     expect(await bind("", json(`{"a":"${"x".repeat(90)}"}`), 100)).toBe("passed");
