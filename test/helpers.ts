@@ -61,6 +61,8 @@ export interface OriginCall {
   readonly method: string;
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** The redirect mode the gateway asked for ("manual": redirects go back to the client). */
+  readonly redirect: string;
 }
 
 /** What the origin received in the current test. */
@@ -90,6 +92,7 @@ export function useOriginRecorder(): void {
         method: request.method,
         headers: Object.fromEntries(request.headers),
         body,
+        redirect: request.redirect,
       });
       return originResponder(new Request(request.url, { method: request.method, headers: request.headers }));
     };
