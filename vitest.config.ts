@@ -7,7 +7,11 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         kvNamespaces: ["APPS"],
-        bindings: { ORIGIN_URL: "https://origin.test/base" },
+        bindings: {
+          ORIGIN_URL: "https://origin.test/base",
+          // Test-only admin credential (the production one is a Worker secret).
+          ADMIN_TOKEN: "test-admin-token-0123456789abcdefghij",
+        },
       },
     }),
   ],

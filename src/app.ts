@@ -4,6 +4,8 @@
  */
 
 import { Hono } from "hono";
+import { registerAdminRoutes } from "./admin/routes.ts";
+import { AppRegistry } from "./apps/registry.ts";
 import { AppStore } from "./apps/store.ts";
 import type { Env, GatewayConfig } from "./config.ts";
 import { ERROR_CATALOGUE, errorResponse, GatewayError, jsonResponse } from "./errors.ts";
@@ -14,6 +16,7 @@ import { describeUnexpected, logEvent } from "./log.ts";
 export interface AppDeps {
   readonly config: GatewayConfig;
   readonly store: AppStore;
+  readonly registry: AppRegistry;
   /** Milliseconds since the epoch. */
   readonly now: () => number;
 }
@@ -34,12 +37,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.all("/healthz", methodNotAllowed);
 
   // The admin API (CONTRACT section 5) is never forwarded, whatever follows the prefix.
-  app.all(config.adminPrefix, () => {
-    throw new GatewayError("NOT_FOUND");
-  });
-  app.all(`${config.adminPrefix}/*`, () => {
-    throw new GatewayError("NOT_FOUND");
-  });
+  registerAdminRoutes(app, { prefix: config.adminPrefix, registry: deps.registry, store: deps.store, now: deps.now });
 
   app.all("*", function sdkRoute(c) {
     return handleSdkRequest(c.req.raw, c.env, deps, (appId) => c.set("appId", appId));
@@ -73,7 +71,7 @@ export function appFor(config: GatewayConfig, env: Env): Hono<AppEnv> {
   let app = apps.get(config);
   if (!app) {
     const store = new AppStore(env.APPS, { ttlMs: config.configCacheTtlMs });
-    app = createApp({ config, store, now: Date.now });
+    app = createApp({ config, store, registry: new AppRegistry(env.APPS), now: Date.now });
     apps.set(config, app);
   }
   return app;

@@ -161,3 +161,25 @@ export async function expectRejected(res: Response, status: number, body: Record
   expect(res.headers.get("content-type")).toBe("application/json");
   expect(originCalls).toHaveLength(0);
 }
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdefghij";
+
+/** Calls the admin API with the test admin credential. */
+export function admin(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${ADMIN_TOKEN}`);
+  if (typeof init.body === "string" && !headers.has("content-type")) headers.set("content-type", "application/json");
+  return gateway(`/admin${path}`, { ...init, headers });
+}
+
+/** Every key and value in the APPS namespace, to assert that a rejected write changed nothing. */
+export async function kvSnapshot(): Promise<Record<string, string | null>> {
+  const snapshot: Record<string, string | null> = {};
+  let cursor: string | undefined;
+  do {
+    const page = await env.APPS.list(cursor ? { cursor } : {});
+    for (const key of page.keys) snapshot[key.name] = await env.APPS.get(key.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return snapshot;
+}
