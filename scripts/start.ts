@@ -1,7 +1,9 @@
 /**
  * npm start: the gateway on localhost, offline, with local KV under .wrangler/state, in front of
- * a demo origin that answers with JSON of what it received. The first run seeds a demo app with
- * a generated secret; every run prints a ready-to-paste curl with a freshly minted token.
+ * a demo origin that answers with JSON of what it received. The first run makes a local
+ * ADMIN_TOKEN in .dev.vars (git-ignored) and creates a demo app with a generated secret through
+ * the admin API; every run prints ready-to-paste curls: an SDK call with a freshly minted token,
+ * and the admin listing.
  *
  * Settings (environment): PORT (gateway, 8787), ORIGIN_PORT (demo origin, 8788),
  * DEMO_APP_ID (demo-app). The top-level wrangler.toml is not changed: the demo origin is passed
@@ -10,9 +12,10 @@
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
-import { PERSIST_TO, PROJECT_ROOT, readLocalRecord, writeLocalRecord } from "./lib/local-kv.ts";
+import { PERSIST_TO, PROJECT_ROOT, readLocalRecord } from "./lib/local-kv.ts";
 import { mintAppToken } from "./lib/mint.ts";
 
 const PORT = Number(process.env.PORT ?? 8787);
@@ -53,22 +56,47 @@ function startDemoOrigin(): Promise<void> {
   });
 }
 
-/** The demo app's record, created with a fresh random secret the first time. */
-async function ensureDemoApp(): Promise<Record<string, unknown>> {
-  const existing = await readLocalRecord(DEMO_APP_ID);
-  if (existing) return existing;
-  const now = new Date().toISOString();
-  const record = {
-    jwtEnabled: true,
-    secret: randomBytes(32).toString("base64"),
-    secretEncoding: "base64",
-    clockToleranceSeconds: 60,
-    createdAt: now,
-    updatedAt: now,
-  };
-  await writeLocalRecord(DEMO_APP_ID, record);
-  console.log(`Seeded demo app ${DEMO_APP_ID} in local KV (${PERSIST_TO}).`);
-  return record;
+/** The local admin credential: ADMIN_TOKEN from .dev.vars, written there the first time. */
+function ensureAdminToken(): string {
+  const path = fileURLToPath(new URL("../.dev.vars", import.meta.url));
+  const text = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const existing = /^ADMIN_TOKEN\s*=\s*"?([^"\r\n]+)"?\s*$/m.exec(text)?.[1];
+  if (existing && existing.length >= 32) return existing;
+  const token = randomBytes(32).toString("base64url");
+  const kept = text.replace(/^ADMIN_TOKEN\s*=.*$/m, "").trimEnd();
+  writeFileSync(path, `${kept ? `${kept}\n` : ""}ADMIN_TOKEN="${token}"\n`, { mode: 0o600 });
+  console.log("Wrote a local ADMIN_TOKEN to .dev.vars (git-ignored).");
+  return token;
+}
+
+/**
+ * The demo app's secret. The first time, the app is created through the admin API (the only
+ * writer of app records) with a fresh random secret; later runs read it back from local KV.
+ */
+async function ensureDemoApp(
+  base: string,
+  adminToken: string,
+): Promise<{ secret: string; encoding: "base64" | "utf8" }> {
+  const url = `${base}/admin/apps/${DEMO_APP_ID}`;
+  const headers = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
+  const found = await fetch(url, { headers });
+  if (found.status === 200) {
+    const record = await readLocalRecord(DEMO_APP_ID);
+    if (typeof record?.secret === "string") {
+      return { secret: record.secret, encoding: record.secretEncoding === "utf8" ? "utf8" : "base64" };
+    }
+  } else if (found.status !== 404) {
+    throw new Error(`the admin API answered ${found.status} for the demo app`);
+  }
+  const secret = randomBytes(32).toString("base64");
+  const created = await fetch(url, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({ jwtEnabled: true, secret, secretEncoding: "base64", clockToleranceSeconds: 60 }),
+  });
+  if (!created.ok) throw new Error(`creating the demo app failed: ${created.status} ${await created.text()}`);
+  console.log(`Created demo app ${DEMO_APP_ID} in local KV (${PERSIST_TO}) through the admin API.`);
+  return { secret, encoding: "base64" };
 }
 
 async function waitForGateway(url: string, child: ReturnType<typeof spawn>): Promise<void> {
@@ -85,8 +113,8 @@ async function waitForGateway(url: string, child: ReturnType<typeof spawn>): Pro
 }
 
 async function main(): Promise<void> {
+  const adminToken = ensureAdminToken();
   await startDemoOrigin();
-  const record = await ensureDemoApp();
   const child = spawn(
     WRANGLER,
     [
@@ -110,15 +138,16 @@ async function main(): Promise<void> {
   }
   child.on("exit", (code) => process.exit(code ?? 0));
 
-  await waitForGateway(`http://127.0.0.1:${PORT}/healthz`, child);
+  const base = `http://127.0.0.1:${PORT}`;
+  await waitForGateway(`${base}/healthz`, child);
+  const demo = await ensureDemoApp(base, adminToken);
   const token = await mintAppToken({
     appId: DEMO_APP_ID,
     claims: { userId: DEMO_USER_ID },
-    secret: record.secret as string,
-    encoding: record.secretEncoding === "utf8" ? "utf8" : "base64",
+    secret: demo.secret,
+    encoding: demo.encoding,
     lifetimeSeconds: 3600,
   });
-  const base = `http://127.0.0.1:${PORT}`;
   console.log(`
 edge-authenticator is running on ${base}, in front of the demo origin on http://127.0.0.1:${ORIGIN_PORT}.
 
@@ -129,6 +158,10 @@ An authenticated request (the token is valid for one hour; the origin echoes wha
 The same request without a token is refused with code 39:
 
   curl -s '${base}/api/v1/app/${DEMO_APP_ID}/hello'
+
+The apps, through the admin API (ADMIN_TOKEN is in .dev.vars):
+
+  curl -s '${base}/admin/apps' -H 'Authorization: Bearer ${adminToken}'
 
 A new token: npm run token -- --app ${DEMO_APP_ID} --user ${DEMO_USER_ID} --exp 1h
 `);

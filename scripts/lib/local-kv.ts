@@ -1,7 +1,7 @@
 /**
- * The local KV that `wrangler dev` uses (kept under .wrangler/state), read and written through
- * wrangler's own `kv key` commands so the scripts and the dev server always agree on where and
- * how records are stored.
+ * The local KV that `wrangler dev` uses (kept under .wrangler/state), read through wrangler's own
+ * `kv key get`, so the scripts and the dev server always agree on where records are stored.
+ * Records are written only through the admin API.
  */
 
 import { execFile } from "node:child_process";
@@ -30,12 +30,4 @@ export async function readLocalRecord(appId: string): Promise<Record<string, unk
     if (output.includes("Value not found")) return null;
     throw new Error(`could not read app:${appId} from local KV (wrangler kv key get failed)`);
   }
-}
-
-/** Writes an app record to local KV. */
-export async function writeLocalRecord(appId: string, record: Record<string, unknown>): Promise<void> {
-  await run(WRANGLER, ["kv", "key", "put", `app:${appId}`, JSON.stringify(record), ...KV_FLAGS], {
-    cwd: PROJECT_ROOT,
-    env: ENV,
-  });
 }
