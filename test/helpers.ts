@@ -32,6 +32,31 @@ export async function seedApp(appId: string, record: unknown = enforcingRecord()
   await env.APPS.put(`app:${appId}`, typeof record === "string" ? record : JSON.stringify(record));
 }
 
+/** A fresh app stored with `record` (by default enforcing JWT with `KEY_BYTES`). */
+export async function newApp(record: unknown = enforcingRecord()): Promise<string> {
+  const appId = uniqueAppId();
+  await seedApp(appId, record);
+  return appId;
+}
+
+/** A fresh enforcing app and a valid token for `user-1`, with `claims` added or changed. */
+export async function newSession(claims: Record<string, unknown> = {}): Promise<{ appId: string; token: string }> {
+  const appId = await newApp();
+  return { appId, token: await mintToken(claimsFor(appId, claims)) };
+}
+
+/** What a call throws: the `GatewayError` kind, or "passed". Other errors propagate. */
+export async function rejectionOf(fn: () => unknown): Promise<string> {
+  const { GatewayError } = await import("../src/errors.ts");
+  try {
+    await fn();
+    return "passed";
+  } catch (error) {
+    if (error instanceof GatewayError) return error.kind;
+    throw error;
+  }
+}
+
 /** Standard claims for `appId`, valid now. */
 export function claimsFor(appId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { appId, userId: "user-1", iat: nowSeconds(), exp: nowSeconds() + 3600, ...extra };

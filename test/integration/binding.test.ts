@@ -1,27 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
-  claimsFor,
   expectRejected,
   gateway,
   gatewayWith,
   invalid,
-  mintToken,
+  newSession,
   originCalls,
-  seedApp,
-  uniqueAppId,
   useOriginRecorder,
   withToken,
 } from "../helpers.ts";
 
 useOriginRecorder();
-
-/** An app and a token for `user-1` with `customerId` 12345 and no `appUserId`. */
-async function session() {
-  const appId = uniqueAppId();
-  await seedApp(appId);
-  const token = await mintToken(claimsFor(appId, { customerId: "12345" }));
-  return { appId, token };
-}
 
 function post(token: string, contentType: string, body: BodyInit): RequestInit {
   return withToken(token, { method: "POST", headers: { "content-type": contentType }, body });
@@ -31,7 +20,7 @@ const BAD_REQUEST = (status: string) => ({ code: "BAD_REQUEST", status });
 
 describe("identity in the query", () => {
   it("forwards when every named identity is the token's", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     const res = await gateway(`/app/${appId}/x?userId=user-1&UserID2=x&customerid=12345`, withToken(token));
     expect(res.status).toBe(200);
     expect(originCalls).toHaveLength(1);
@@ -44,7 +33,7 @@ describe("identity in the query", () => {
     ["an encoded name", "%75serId=user-2"],
     ["an empty value", "userId="],
   ])("answers 38 IDENTIFIER_MISMATCH to %s", async (_, query) => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     await expectRejected(
       await gateway(`/app/${appId}/x?${query}`, withToken(token)),
       401,
@@ -59,14 +48,14 @@ describe("identity in the query", () => {
     ["userId[0]=user-2", "Identity field in bracket form in the query"],
     ["userId=%E0%A4%A", "Invalid percent-encoding in the query"],
   ])("answers 400 to %s", async (query, status) => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     await expectRejected(await gateway(`/app/${appId}/x?${query}`, withToken(token)), 400, BAD_REQUEST(status));
   });
 });
 
 describe("identity in the body", () => {
   it("forwards a matching JSON body byte for byte", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     const body = '{"userId":"user-1","customerId":12345,"text":"héllo"}';
     const res = await gateway(`/app/${appId}/x`, post(token, "application/json; charset=utf-8", body));
     expect(res.status).toBe(200);
@@ -81,7 +70,7 @@ describe("identity in the body", () => {
     ["application/vnd.api+json", '{"UserId":"admin"}'],
     ["application/x-www-form-urlencoded", "a=1&userId=admin"],
   ])("answers 38 IDENTIFIER_MISMATCH to %s %s", async (type, body) => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     await expectRejected(
       await gateway(`/app/${appId}/x`, post(token, type, body)),
       401,
@@ -90,7 +79,7 @@ describe("identity in the body", () => {
   });
 
   it("checks multipart form fields", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     const form = new FormData();
     form.append("note", "hi");
     form.append("userId", "admin");
@@ -108,12 +97,12 @@ describe("identity in the body", () => {
     ["application/x-www-form-urlencoded", "userId[]=admin", "Identity field in bracket form in the body"],
     ["application/json, text/plain", "{}", "More than one Content-Type"],
   ])("answers 400 to %s %s", async (type, body, status) => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     await expectRejected(await gateway(`/app/${appId}/x`, post(token, type, body)), 400, BAD_REQUEST(status));
   });
 
   it("answers 415 to a compressed body it would have to inspect", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     const init = withToken(token, {
       method: "POST",
       headers: { "content-type": "application/json", "content-encoding": "gzip" },
@@ -126,7 +115,7 @@ describe("identity in the body", () => {
   });
 
   it("answers 413 to an inspected body over MAX_BODY_BYTES", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     const body = JSON.stringify({ userId: "user-1", pad: "x".repeat(200) });
     const res = await gatewayWith({ MAX_BODY_BYTES: "100" }, `/app/${appId}/x`, post(token, "application/json", body));
     await expectRejected(res, 413, { code: "PAYLOAD_TOO_LARGE", status: "Request body too large to inspect" });
@@ -140,7 +129,7 @@ describe("identity in the body", () => {
   });
 
   it("forwards other media types and empty bodies uninspected", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession({ customerId: "12345" });
     const text = await gateway(`/app/${appId}/x`, post(token, "text/plain", '{"userId":"admin"}'));
     expect(text.status).toBe(200);
     const empty = await gateway(`/app/${appId}/x`, post(token, "application/json", ""));

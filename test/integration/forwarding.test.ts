@@ -1,30 +1,20 @@
 import { describe, expect, it } from "vitest";
 import {
-  claimsFor,
   expectRejected,
   gateway,
   gatewayWith,
-  mintToken,
+  newSession,
   originCalls,
-  seedApp,
   setOriginResponder,
-  uniqueAppId,
   useOriginRecorder,
   withToken,
 } from "../helpers.ts";
 
 useOriginRecorder();
 
-async function session(claims: Record<string, unknown> = {}) {
-  const appId = uniqueAppId();
-  await seedApp(appId);
-  const token = await mintToken(claimsFor(appId, claims));
-  return { appId, token };
-}
-
 describe("the forwarded request", () => {
   it("keeps method, path, query and body, and adds the verified identity", async () => {
-    const { appId, token } = await session({ userId: "José 100%" });
+    const { appId, token } = await newSession({ userId: "José 100%" });
     const path = `/api/v1/app/${appId}/threads/a%20b?q=x%20y&q=z&other=%zz&userId=Jos%C3%A9%20100%25`;
     const res = await gateway(
       path,
@@ -43,7 +33,7 @@ describe("the forwarded request", () => {
   });
 
   it("removes every client x-auth-* header, in any case", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     const headers = new Headers({
       "X-Auth-User-Id": "victim",
       "x-AUTH-app-id": "OTHER",
@@ -60,7 +50,7 @@ describe("the forwarded request", () => {
   });
 
   it("drops Authorization when FORWARD_AUTHORIZATION is false", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     const res = await gatewayWith({ FORWARD_AUTHORIZATION: "false" }, `/app/${appId}/x`, withToken(token));
     expect(res.status).toBe(200);
     expect(originCalls[0]?.headers.authorization).toBeUndefined();
@@ -68,7 +58,7 @@ describe("the forwarded request", () => {
   });
 
   it("goes to the ORIGIN service binding first", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     const seen: string[] = [];
     const ORIGIN = {
       fetch: async (request: Request) => {
@@ -83,7 +73,7 @@ describe("the forwarded request", () => {
   });
 
   it("goes to the request's own URL without ORIGIN or ORIGIN_URL (a route in front of the origin)", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     const res = await gatewayWith({ ORIGIN_URL: undefined }, `/app/${appId}/x?a=1`, withToken(token));
     expect(res.status).toBe(200);
     expect(originCalls[0]?.url).toBe(`http://gw.test/app/${appId}/x?a=1`);
@@ -92,7 +82,7 @@ describe("the forwarded request", () => {
 
 describe("the origin's response", () => {
   it("comes back unchanged: status, headers, body, and redirects not followed", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     setOriginResponder(
       () => new Response(null, { status: 302, headers: { location: "https://elsewhere.test/", "set-cookie": "a=1" } }),
     );
@@ -106,7 +96,7 @@ describe("the origin's response", () => {
   });
 
   it("streams an error status from the origin as is", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     setOriginResponder(() => new Response("teapot", { status: 418, headers: { "x-origin": "1" } }));
     const res = await gateway(`/app/${appId}/x`, withToken(token));
     expect(res.status).toBe(418);
@@ -115,7 +105,7 @@ describe("the origin's response", () => {
   });
 
   it("answers 502 ORIGIN_UNAVAILABLE when the origin cannot be reached", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     setOriginResponder(() => {
       throw new TypeError("Network connection lost.");
     });
@@ -125,7 +115,7 @@ describe("the origin's response", () => {
   });
 
   it("answers 504 ORIGIN_TIMEOUT when the origin does not answer within ORIGIN_TIMEOUT_MS", async () => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     setOriginResponder(() => new Promise<Response>(() => {}));
     const started = Date.now();
     const res = await gatewayWith({ ORIGIN_TIMEOUT_MS: "50" }, `/app/${appId}/x`, withToken(token));
@@ -146,7 +136,7 @@ describe("configuration faults", () => {
     ["ORIGIN_TIMEOUT_MS", "0"],
     ["APPS", undefined],
   ])("a bad %s answers 500 INTERNAL_ERROR on every route, /healthz included", async (name, value) => {
-    const { appId, token } = await session();
+    const { appId, token } = await newSession();
     for (const path of ["/healthz", `/app/${appId}/x`, "/admin/apps"]) {
       const res = await gatewayWith({ [name]: value }, path, withToken(token));
       await expectRejected(res, 500, { code: "INTERNAL_ERROR", status: "Internal error" });

@@ -1,13 +1,13 @@
 import { base64url, compactVerify, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/errors.ts";
+import type { GatewayError } from "../../src/errors.ts";
 import { decodeBase64url } from "../../src/token/base64url.ts";
 import { checkAppClaims, checkTimeClaims } from "../../src/token/claims.ts";
 import { importHs256Key } from "../../src/token/hs256.ts";
 import { parseStrictJsonObject, scanJson } from "../../src/token/json.ts";
 import { checkHs256Header, MAX_TOKEN_CHARS, parseCompactJws } from "../../src/token/jws.ts";
 import { verifyAppToken, verifyHs256Jws } from "../../src/token/verify.ts";
-import { KEY_BYTES, mintToken, OTHER_KEY_BYTES, signRaw, signSegments } from "../helpers.ts";
+import { KEY_BYTES, mintToken, OTHER_KEY_BYTES, rejectionOf, signRaw, signSegments } from "../helpers.ts";
 
 const RFC7515_A1_KEY = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
 const RFC7515_A1_JWS =
@@ -18,17 +18,6 @@ const RFC7520_JWS =
 const RFC7797_CONTROL = "eyJhbGciOiJIUzI1NiJ9.JC4wMg.5mvfOroL-g7HyqJoozehmsaqmvTYGEq5jTI1gVvoEoQ";
 const RFC7797_B64_FALSE =
   "eyJhbGciOiJIUzI1NiIsImI2NCI6ZmFsc2UsImNyaXQiOlsiYjY0Il19..A5dxf2s96_n5FLueVuW1Z_vh161FwXZC4YLPff6dmDY";
-
-/** The reason of a `38`/`39`/`40` thrown by `fn`, or "passed". */
-async function reasonOf(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-    return "passed";
-  } catch (error) {
-    if (error instanceof GatewayError) return error.kind;
-    throw error;
-  }
-}
 
 describe("decodeBase64url", () => {
   it("agrees with jose on every length from 0 to 64 bytes", () => {
@@ -112,12 +101,12 @@ describe("parseCompactJws", () => {
     ["an array payload", `e30.${base64url.encode("[]")}.AA`],
     ["a header naming alg twice", `${base64url.encode('{"alg":"HS256","alg":"none"}')}.e30.AA`],
   ])("refuses %s as MALFORMED", async (_, token) => {
-    expect(await reasonOf(() => parseCompactJws(token))).toBe("MALFORMED");
+    expect(await rejectionOf(() => parseCompactJws(token))).toBe("MALFORMED");
   });
 
   it("refuses a token over MAX_TOKEN_CHARS before decoding it", async () => {
     const token = `e30.${"A".repeat(MAX_TOKEN_CHARS)}.AA`;
-    expect(await reasonOf(() => parseCompactJws(token))).toBe("MALFORMED");
+    expect(await rejectionOf(() => parseCompactJws(token))).toBe("MALFORMED");
   });
 });
 
@@ -136,7 +125,7 @@ describe("checkHs256Header", () => {
     [{ alg: "HS256", crit: [] }, "HEADER_TYPE_INCOMPATIBLE"],
     [{ alg: "HS256", b64: true }, "HEADER_TYPE_INCOMPATIBLE"],
   ])("%j → %s", async (header, expected) => {
-    expect(await reasonOf(() => checkHs256Header(header))).toBe(expected);
+    expect(await rejectionOf(() => checkHs256Header(header))).toBe(expected);
   });
 });
 
@@ -151,20 +140,20 @@ describe("verifyHs256Jws", () => {
   it("refuses RFC 7520 section 4.4: a valid MAC over a payload that is not JSON", async () => {
     const key = await importHs256Key(base64url.decode(RFC7520_KEY));
     await expect(compactVerify(RFC7520_JWS, base64url.decode(RFC7520_KEY))).resolves.toBeDefined();
-    expect(await reasonOf(() => verifyHs256Jws(RFC7520_JWS, key))).toBe("MALFORMED");
+    expect(await rejectionOf(() => verifyHs256Jws(RFC7520_JWS, key))).toBe("MALFORMED");
   });
 
   it("refuses RFC 7797 tokens: the control's payload is not JSON, b64:false is detached", async () => {
     const key = await importHs256Key(base64url.decode(RFC7515_A1_KEY));
-    expect(await reasonOf(() => verifyHs256Jws(RFC7797_CONTROL, key))).toBe("MALFORMED");
-    expect(await reasonOf(() => verifyHs256Jws(RFC7797_B64_FALSE, key))).toBe("MALFORMED");
+    expect(await rejectionOf(() => verifyHs256Jws(RFC7797_CONTROL, key))).toBe("MALFORMED");
+    expect(await rejectionOf(() => verifyHs256Jws(RFC7797_B64_FALSE, key))).toBe("MALFORMED");
   });
 
   it("verifies tokens minted by jose and refuses them under another key", async () => {
     const token = await mintToken({ appId: "A", userId: "u" });
     await expect(jwtVerify(token, KEY_BYTES)).resolves.toBeDefined();
-    expect(await reasonOf(async () => verifyHs256Jws(token, await importHs256Key(KEY_BYTES)))).toBe("passed");
-    expect(await reasonOf(async () => verifyHs256Jws(token, await importHs256Key(OTHER_KEY_BYTES)))).toBe(
+    expect(await rejectionOf(async () => verifyHs256Jws(token, await importHs256Key(KEY_BYTES)))).toBe("passed");
+    expect(await rejectionOf(async () => verifyHs256Jws(token, await importHs256Key(OTHER_KEY_BYTES)))).toBe(
       "INVALID_SIGNATURE",
     );
   });
@@ -175,26 +164,26 @@ describe("verifyHs256Jws", () => {
     const signatureStart = token.lastIndexOf(".") + 1;
     for (let i = signatureStart; i < token.length; i++) {
       const changed = token.slice(0, i) + (token[i] === "A" ? "B" : "A") + token.slice(i + 1);
-      expect(["INVALID_SIGNATURE", "MALFORMED"]).toContain(await reasonOf(() => verifyHs256Jws(changed, key)));
+      expect(["INVALID_SIGNATURE", "MALFORMED"]).toContain(await rejectionOf(() => verifyHs256Jws(changed, key)));
     }
   });
 
   it("checks the header before the signature and the signature before claims", async () => {
     const key = await importHs256Key(KEY_BYTES);
     const noneHeader = await signRaw('{"alg":"none"}', '{"appId":"A","userId":"u"}', OTHER_KEY_BYTES);
-    expect(await reasonOf(() => verifyHs256Jws(noneHeader, key))).toBe("HEADER_TYPE_INCOMPATIBLE");
+    expect(await rejectionOf(() => verifyHs256Jws(noneHeader, key))).toBe("HEADER_TYPE_INCOMPATIBLE");
     const expiredForged = await signRaw('{"alg":"HS256"}', '{"appId":"A","userId":"u","exp":1}', OTHER_KEY_BYTES);
     const options = { key, appId: "A", clockToleranceSeconds: 0, now: 2_000_000_000 };
-    expect(await reasonOf(() => verifyAppToken(expiredForged, options))).toBe("INVALID_SIGNATURE");
+    expect(await rejectionOf(() => verifyAppToken(expiredForged, options))).toBe("INVALID_SIGNATURE");
     const expired = await signSegments(base64url.encode('{"alg":"HS256"}'), base64url.encode('{"exp":1}'));
-    expect(await reasonOf(() => verifyAppToken(expired, options))).toBe("TOKEN_EXPIRED");
+    expect(await rejectionOf(() => verifyAppToken(expired, options))).toBe("TOKEN_EXPIRED");
   });
 });
 
 describe("checkTimeClaims", () => {
   const now = 1_800_000_000;
   const check = (payload: Record<string, unknown>, tolerance = 0) =>
-    reasonOf(() => checkTimeClaims(payload, { now, clockToleranceSeconds: tolerance }));
+    rejectionOf(() => checkTimeClaims(payload, { now, clockToleranceSeconds: tolerance }));
 
   it("treats exp as the first instant the token is invalid", async () => {
     expect(await check({ exp: now })).toBe("TOKEN_EXPIRED");
@@ -229,7 +218,7 @@ describe("checkTimeClaims", () => {
 });
 
 describe("checkAppClaims", () => {
-  const check = (payload: Record<string, unknown>) => reasonOf(() => checkAppClaims(payload, "AP1"));
+  const check = (payload: Record<string, unknown>) => rejectionOf(() => checkAppClaims(payload, "AP1"));
 
   it("returns the first present user claim", () => {
     expect(checkAppClaims({ appId: "AP1", customerId: "c", appUserId: "a" }, "AP1")).toBe("a");
