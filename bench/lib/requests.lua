@@ -1,0 +1,13 @@
+-- Cycles through BENCH_REQUESTS: one request a line, "path<TAB>authorization" (may be empty).
+local requests = {}
+for line in io.lines(os.getenv("BENCH_REQUESTS")) do
+  local path, auth = line:match("^([^\t]*)\t?(.*)$")
+  local headers = {}
+  if auth ~= nil and auth ~= "" then headers["Authorization"] = auth end
+  requests[#requests + 1] = wrk.format("GET", path, headers)
+end
+local i = 0
+request = function()
+  i = i + 1
+  return requests[(i - 1) % #requests + 1]
+end

@@ -1,0 +1,429 @@
+/**
+ * npm run bench [-- --duration 4 --connections 32 --runs 3 --smoke]
+ *
+ * Measures the gateway's cost per request next to the limit and a peer, in one run, on workerd
+ * through Miniflare's API (not `wrangler dev`, whose proxy caps throughput):
+ *   bare      a Worker that forwards without checking anything (the limit)
+ *   hono-jwt  hono's own jwt middleware, HS256 with one fixed secret, then the same forwarding
+ *   gateway   this project's bundle (what `wrangler deploy` uploads), app records in KV
+ * Every variant forwards to the same trivial origin Worker through a service binding.
+ *
+ * Each cell is measured `--runs` times, interleaved across variants, and the median run is kept.
+ * The full run prints one table and writes it to bench/RESULTS.md. `--smoke` sends a few requests
+ * per cell, checks every status and the KV read count, and exits non-zero on a mismatch (no
+ * timing is asserted): `npm test` runs it.
+ */
+
+import { execFile } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs, promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { type BenchRequest, hasWrk, type LoadResult, runAutocannon, runWrk } from "./lib/load.ts";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const OUT = `${ROOT}bench/out`;
+const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(`${ROOT}wrangler.toml`, "utf8"))?.[1];
+/** CONTRACT/issue 4: the bundle `wrangler deploy` uploads must stay small. */
+const MAX_BUNDLE_GZIP_KIB = 60;
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: "string", default: "4" },
+    connections: { type: "string", default: "32" },
+    runs: { type: "string", default: "3" },
+    warmup: { type: "string", default: "1" },
+    smoke: { type: "boolean", default: false },
+    loader: { type: "string" },
+  },
+});
+const DURATION = Number(flags.duration);
+const CONNECTIONS = Number(flags.connections);
+const RUNS = Number(flags.runs);
+const WARMUP = Number(flags.warmup);
+for (const [name, value] of Object.entries({ DURATION, CONNECTIONS, RUNS, WARMUP })) {
+  if (!Number.isFinite(value) || value < 0 || value > 600) throw new Error(`bad --${name.toLowerCase()}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bundles
+
+interface Bundles {
+  readonly gatewayGzipBytes: number;
+  readonly wranglerSummary: string;
+}
+
+async function buildBundles(secret: string): Promise<Bundles> {
+  mkdirSync(OUT, { recursive: true });
+  const { stdout, stderr } = await run(
+    `${ROOT}node_modules/.bin/wrangler`,
+    ["deploy", "--dry-run", "--outdir", `${OUT}/gateway`],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+  );
+  const wranglerSummary = /Total Upload: .*/.exec(`${stdout}${stderr}`)?.[0] ?? "";
+  await build({
+    entryPoints: [`${ROOT}bench/workers/hono-jwt.ts`],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    define: { BENCH_SECRET: JSON.stringify(secret) },
+    outfile: `${OUT}/hono-jwt.mjs`,
+    logLevel: "error",
+  });
+  // The counting wrapper and the very same gateway bundle, as one module.
+  copyFileSync(`${OUT}/gateway/index.js`, `${OUT}/gateway.mjs`);
+  copyFileSync(`${ROOT}bench/workers/count-kv.mjs`, `${OUT}/count-kv-entry.mjs`);
+  await build({
+    entryPoints: [`${OUT}/count-kv-entry.mjs`],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    outfile: `${OUT}/count-kv.mjs`,
+    logLevel: "error",
+  });
+  return { gatewayGzipBytes: gzipSync(readFileSync(`${OUT}/gateway/index.js`)).length, wranglerSummary };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variants
+
+type VariantName = "bare" | "hono-jwt" | "gateway" | "gateway-counted";
+
+const SCRIPTS: Record<VariantName, string> = {
+  bare: `${ROOT}bench/workers/bare.js`,
+  "hono-jwt": `${OUT}/hono-jwt.mjs`,
+  gateway: `${OUT}/gateway.mjs`,
+  "gateway-counted": `${OUT}/count-kv.mjs`,
+};
+
+const APP_ID = "bench-app";
+const OPEN_APP_ID = "bench-open";
+const USER_ID = "bench-user";
+
+async function startVariant(name: VariantName, secret: string): Promise<{ mf: Miniflare; url: string }> {
+  const isGateway = name === "gateway" || name === "gateway-counted";
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      // The gateway logs a line per rejection (workerd still writes it); keep it out of our output.
+      handleStructuredLogs() {},
+      workers: [
+        {
+          name,
+          modules: true,
+          scriptPath: SCRIPTS[name],
+          compatibilityDate: COMPATIBILITY_DATE,
+          serviceBindings: { ORIGIN: "origin" },
+          ...(isGateway ? { kvNamespaces: { APPS: "apps" } } : {}),
+        },
+        {
+          name: "origin",
+          modules: true,
+          scriptPath: `${ROOT}bench/workers/origin.js`,
+          compatibilityDate: COMPATIBILITY_DATE,
+        },
+      ],
+    }),
+  );
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  if (isGateway) {
+    const kv = await mf.getKVNamespace("APPS", name);
+    const now = new Date().toISOString();
+    // utf8 encoding: the key is the secret's bytes, exactly what hono's jwt middleware uses.
+    await kv.put(
+      `app:${APP_ID}`,
+      JSON.stringify({ jwtEnabled: true, secret, secretEncoding: "utf8", createdAt: now, updatedAt: now }),
+    );
+    await kv.put(`app:${OPEN_APP_ID}`, JSON.stringify({ jwtEnabled: false, createdAt: now, updatedAt: now }));
+  }
+  return { mf, url };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+function mint(secret: string, payload: Record<string, unknown>): string {
+  const header = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString("base64url");
+  const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
+  const signature = createHmac("sha256", secret).update(`${header}.${body}`).digest("base64url");
+  return `${header}.${body}.${signature}`;
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly variants: readonly VariantName[];
+  readonly requests: readonly BenchRequest[];
+  readonly expectedStatus: number;
+  /** Distinct appIds, for the KV read check. */
+  readonly distinctAppIds?: number;
+}
+
+function scenarios(secret: string, tokenCount: number): Scenario[] {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = (i: number) => ({ appId: APP_ID, userId: USER_ID, iat: now, exp: now + 3600, jti: i });
+  const path = `/api/v1/app/${APP_ID}/threads?userId=${USER_ID}`;
+  const warmToken = mint(secret, claims(0));
+  const otherSecret = randomBytes(24).toString("base64url");
+  const unknownIds = Array.from({ length: 1000 }, () => `unknown-${randomBytes(6).toString("hex")}`);
+  return [
+    {
+      name: "warm",
+      variants: ["bare", "hono-jwt", "gateway"],
+      requests: [{ path, authorization: `Bearer ${warmToken}` }],
+      expectedStatus: 200,
+    },
+    {
+      name: "unique",
+      variants: ["bare", "hono-jwt", "gateway"],
+      requests: Array.from({ length: tokenCount }, (_, i) => ({
+        path,
+        authorization: `Bearer ${mint(secret, claims(i + 1))}`,
+      })),
+      expectedStatus: 200,
+    },
+    {
+      name: "rejected",
+      variants: ["hono-jwt", "gateway"],
+      requests: Array.from({ length: Math.min(tokenCount, 20_000) }, (_, i) => ({
+        path,
+        authorization: `Bearer ${mint(otherSecret, claims(i + 1))}`,
+      })),
+      expectedStatus: 401,
+    },
+    {
+      name: "unknown-apps",
+      variants: ["gateway-counted"],
+      requests: unknownIds.map((appId) => ({
+        path: `/api/v1/app/${appId}/threads`,
+        authorization: `Bearer ${warmToken}`,
+      })),
+      expectedStatus: 404,
+      distinctAppIds: unknownIds.length,
+    },
+    {
+      name: "jwt-off",
+      variants: ["bare", "gateway"],
+      requests: [{ path: `/api/v1/app/${OPEN_APP_ID}/threads?userId=${USER_ID}` }],
+      expectedStatus: 200,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+async function kvReads(url: string): Promise<number> {
+  return ((await (await fetch(`${url}/__bench/kv-reads`)).json()) as { reads: number }).reads;
+}
+
+/** Sends every distinct request (up to `limit`) once and checks the status of each. */
+async function smokeCell(url: string, scenario: Scenario, limit: number): Promise<string[]> {
+  const problems: string[] = [];
+  for (const request of scenario.requests.slice(0, limit)) {
+    const res = await fetch(`${url}${request.path}`, {
+      headers: request.authorization ? { authorization: request.authorization } : {},
+    });
+    await res.arrayBuffer();
+    if (res.status !== scenario.expectedStatus) {
+      problems.push(`${scenario.name}: ${request.path} answered ${res.status}, expected ${scenario.expectedStatus}`);
+    }
+  }
+  return problems;
+}
+
+interface Cell {
+  readonly scenario: string;
+  readonly variant: string;
+  readonly runs: LoadResult[];
+  kvReadsPerRun?: number[];
+  distinctAppIds?: number;
+  problems: string[];
+}
+
+function median(cell: Cell): LoadResult {
+  const sorted = [...cell.runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  return sorted[Math.floor(sorted.length / 2)] as LoadResult;
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(`${ROOT}node_modules/${name}/package.json`, "utf8")) as { version: string })
+      .version;
+  } catch {
+    return "?";
+  }
+}
+
+function fixed(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : "—";
+}
+
+function table(cells: Cell[]): string {
+  const rows = [
+    "| scenario | variant | req/s | p50 ms | p99 ms | × bare | × hono-jwt |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const cell of cells) {
+    const m = median(cell);
+    const peer = (variant: string) => cells.find((c) => c.scenario === cell.scenario && c.variant === variant);
+    const bare = peer("bare");
+    const hono = peer("hono-jwt");
+    const ratio = (other: Cell | undefined) =>
+      other && other !== cell ? fixed(m.requestsPerSecond / median(other).requestsPerSecond, 2) : "—";
+    const flag = cell.problems.length > 0 ? " (!)" : "";
+    rows.push(
+      `| ${cell.scenario} | ${cell.variant}${flag} | ${fixed(m.requestsPerSecond, 0)} | ${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${ratio(bare)} | ${ratio(hono)} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+interface Target {
+  readonly text: string;
+  readonly met: boolean;
+}
+
+function targets(cells: Cell[], bundles: Bundles): Target[] {
+  const rps = (scenario: string, variant: string) => {
+    const cell = cells.find((c) => c.scenario === scenario && c.variant === variant);
+    return cell ? median(cell).requestsPerSecond : Number.NaN;
+  };
+  const ratio = (scenario: string, base: string, want: number) => {
+    const value = rps(scenario, "gateway") / rps(scenario, base);
+    return { text: `${scenario}: gateway ${fixed(value, 2)} × ${base} (target ≥ ${want})`, met: value >= want };
+  };
+  const unknown = cells.find((c) => c.scenario === "unknown-apps");
+  const maxReads = Math.max(...(unknown?.kvReadsPerRun ?? [Number.NaN]));
+  const kib = bundles.gatewayGzipBytes / 1024;
+  return [
+    ratio("warm", "bare", 0.95),
+    ratio("unique", "hono-jwt", 1.15),
+    ratio("rejected", "hono-jwt", 1.0),
+    {
+      text: `unknown-apps: at most ${maxReads} KV reads in a run for ${unknown?.distinctAppIds} distinct appIds (target ≤ 1 each per cache period)`,
+      met: maxReads <= (unknown?.distinctAppIds ?? 0),
+    },
+    ratio("jwt-off", "bare", 0.95),
+    { text: `bundle: ${fixed(kib, 1)} KiB gzip (target ≤ ${MAX_BUNDLE_GZIP_KIB})`, met: kib <= MAX_BUNDLE_GZIP_KIB },
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const secret = randomBytes(30).toString("base64url");
+  const bundles = await buildBundles(secret);
+  const useWrk = flags.loader ? flags.loader === "wrk" : await hasWrk();
+  const load = useWrk ? runWrk : runAutocannon;
+  const all = scenarios(secret, flags.smoke ? 50 : 60_000);
+  const names = [...new Set(all.flatMap((s) => s.variants))];
+  const instances = new Map<VariantName, { mf: Miniflare; url: string }>();
+  try {
+    for (const name of names) instances.set(name, await startVariant(name, secret));
+    const cells: Cell[] = all.flatMap((s) =>
+      s.variants.map((variant) => ({
+        scenario: s.name,
+        variant: variant === "gateway-counted" ? "gateway" : variant,
+        runs: [],
+        problems: [],
+      })),
+    );
+    const cellOf = (s: Scenario, variant: VariantName) =>
+      cells.find(
+        (c) => c.scenario === s.name && c.variant === (variant === "gateway-counted" ? "gateway" : variant),
+      ) as Cell;
+
+    if (flags.smoke) {
+      const problems: string[] = [];
+      for (const s of all) {
+        for (const variant of s.variants) {
+          const { url } = instances.get(variant) as { url: string };
+          const before = s.distinctAppIds ? await kvReads(url) : 0;
+          problems.push(...(await smokeCell(url, s, 50)).map((p) => `${variant} ${p}`));
+          if (s.distinctAppIds) {
+            problems.push(...(await smokeCell(url, s, 50)).map((p) => `${variant} ${p}`));
+            const reads = (await kvReads(url)) - before;
+            if (reads !== 50)
+              problems.push(`${variant} unknown-apps: ${reads} KV reads for 50 distinct appIds sent twice`);
+          }
+        }
+      }
+      const kib = bundles.gatewayGzipBytes / 1024;
+      if (kib > MAX_BUNDLE_GZIP_KIB) problems.push(`bundle is ${kib.toFixed(1)} KiB gzip, over ${MAX_BUNDLE_GZIP_KIB}`);
+      if (problems.length > 0) {
+        console.error(`bench smoke: ${problems.length} problems\n${problems.join("\n")}`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(`bench smoke: every variant answered every scenario as expected; bundle ${kib.toFixed(1)} KiB gzip`);
+      return;
+    }
+
+    console.log(
+      `Measuring with ${useWrk ? "wrk" : "autocannon"}: ${CONNECTIONS} connections, ${DURATION}s × ${RUNS} runs a cell, ${WARMUP}s warm-up.`,
+    );
+    for (const s of all) {
+      for (const variant of s.variants) {
+        const { url } = instances.get(variant) as { url: string };
+        await load({ url, requests: s.requests, connections: CONNECTIONS, durationSeconds: WARMUP });
+      }
+    }
+    for (let round = 0; round < RUNS; round++) {
+      for (const s of all) {
+        for (const variant of s.variants) {
+          const { url } = instances.get(variant) as { url: string };
+          const cell = cellOf(s, variant);
+          const before = s.distinctAppIds ? await kvReads(url) : 0;
+          const result = await load({ url, requests: s.requests, connections: CONNECTIONS, durationSeconds: DURATION });
+          cell.runs.push(result);
+          if (s.distinctAppIds) {
+            cell.kvReadsPerRun = [...(cell.kvReadsPerRun ?? []), (await kvReads(url)) - before];
+            cell.distinctAppIds = s.distinctAppIds;
+          }
+          const expectedBad = s.expectedStatus >= 400 ? result.requests : 0;
+          if (result.errors > 0) cell.problems.push(`${result.errors} socket errors`);
+          if (Math.abs(result.non2xx - expectedBad) > CONNECTIONS) {
+            cell.problems.push(`${result.non2xx} non-2xx of ${result.requests}, expected ${expectedBad}`);
+          }
+        }
+      }
+    }
+
+    const results = table(cells);
+    const goals = targets(cells, bundles);
+    const lines = [
+      `# Benchmark results`,
+      "",
+      `${new Date().toISOString()} · ${cpus()[0]?.model ?? "?"} × ${cpus().length} · Node ${process.version} · workerd ${packageVersion("workerd")} · miniflare ${packageVersion("miniflare")} · wrangler ${packageVersion("wrangler")} · hono ${packageVersion("hono")} · jose ${packageVersion("jose")}`,
+      "",
+      `Load: ${useWrk ? "wrk" : "autocannon"}, ${CONNECTIONS} connections, ${DURATION} s a run, median of ${RUNS} runs, after a ${WARMUP} s warm-up; every variant forwards to the same origin Worker through a service binding. Command: \`npm run bench\`.`,
+      "",
+      results,
+      "",
+      "Targets:",
+      "",
+      ...goals.map((goal) => `- ${goal.met ? "met" : "NOT met"}: ${goal.text}`),
+      "",
+      `Bundle (\`wrangler deploy --dry-run\`): ${bundles.wranglerSummary}`,
+      "",
+      ...cells.flatMap((cell) => cell.problems.map((p) => `- (!) ${cell.scenario}/${cell.variant}: ${p}`)),
+    ];
+    const text = `${lines.join("\n").trimEnd()}\n`;
+    writeFileSync(`${ROOT}bench/RESULTS.md`, text);
+    console.log(`\n${text}\nWritten to bench/RESULTS.md in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+  } finally {
+    await Promise.all([...instances.values()].map(({ mf }) => mf.dispose()));
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
