@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 4 --connections 32 --runs 3 --smoke]
+ * npm run bench [-- --duration 4 --connections 32 --runs 3 --scenarios warm,jwt-off --smoke]
  *
  * Measures the gateway's cost per request next to the limit and a peer, in one run, on workerd
  * through Miniflare's API (not `wrangler dev`, whose proxy caps throughput):
@@ -40,6 +40,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "1" },
     smoke: { type: "boolean", default: false },
     loader: { type: "string" },
+    scenarios: { type: "string" },
   },
 });
 const DURATION = Number(flags.duration);
@@ -322,7 +323,8 @@ async function main(): Promise<void> {
   const bundles = await buildBundles(secret);
   const useWrk = flags.loader ? flags.loader === "wrk" : await hasWrk();
   const load = useWrk ? runWrk : runAutocannon;
-  const all = scenarios(secret, flags.smoke ? 50 : 60_000);
+  const only = flags.scenarios?.split(",");
+  const all = scenarios(secret, flags.smoke ? 50 : 60_000).filter((s) => !only || only.includes(s.name));
   const names = [...new Set(all.flatMap((s) => s.variants))];
   const instances = new Map<VariantName, { mf: Miniflare; url: string }>();
   try {
