@@ -108,7 +108,37 @@ const APP_ID = "bench-app";
 const OPEN_APP_ID = "bench-open";
 const USER_ID = "bench-user";
 
-async function startVariant(name: VariantName, secret: string): Promise<{ mf: Miniflare; url: string }> {
+/** The workerd processes this process has started (Miniflare runs one per instance). */
+async function workerdPids(): Promise<Set<number>> {
+  const { stdout } = await run("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)]).catch(() => ({ stdout: "" }));
+  return new Set(
+    stdout
+      .split("\n")
+      .filter((line) => line.includes("workerd"))
+      .map((line) => Number.parseInt(line.trim(), 10)),
+  );
+}
+
+/** CPU time (user + system) a process has used, in microseconds, from /proc. */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 a second).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Instance {
+  readonly mf: Miniflare;
+  readonly url: string;
+  readonly pid: number | undefined;
+}
+
+async function startVariant(name: VariantName, secret: string): Promise<Instance> {
+  const before = await workerdPids();
   const isGateway = name === "gateway" || name === "gateway-counted";
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -135,6 +165,7 @@ async function startVariant(name: VariantName, secret: string): Promise<{ mf: Mi
     }),
   );
   const url = (await mf.ready).toString().replace(/\/$/, "");
+  const pid = [...(await workerdPids())].find((candidate) => !before.has(candidate));
   if (isGateway) {
     const kv = await mf.getKVNamespace("APPS", name);
     const now = new Date().toISOString();
@@ -145,7 +176,7 @@ async function startVariant(name: VariantName, secret: string): Promise<{ mf: Mi
     );
     await kv.put(`app:${OPEN_APP_ID}`, JSON.stringify({ jwtEnabled: false, createdAt: now, updatedAt: now }));
   }
-  return { mf, url };
+  return { mf, url, pid };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,10 +271,14 @@ async function smokeCell(url: string, scenario: Scenario, limit: number): Promis
   return problems;
 }
 
+interface Measured extends LoadResult {
+  readonly cpuMicrosPerRequest?: number;
+}
+
 interface Cell {
   readonly scenario: string;
   readonly variant: string;
-  readonly runs: LoadResult[];
+  readonly runs: Measured[];
   kvReadsPerRun?: number[];
   distinctAppIds?: number;
   problems: string[];
@@ -252,6 +287,12 @@ interface Cell {
 function median(cell: Cell): LoadResult {
   const sorted = [...cell.runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
   return sorted[Math.floor(sorted.length / 2)] as LoadResult;
+}
+
+/** The median CPU time per request of the cell's runs (workerd: the variant and the origin). */
+function medianCpu(cell: Cell): number {
+  const values = cell.runs.map((r) => r.cpuMicrosPerRequest ?? Number.NaN).sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)] ?? Number.NaN;
 }
 
 function packageVersion(name: string): string {
@@ -269,8 +310,8 @@ function fixed(n: number, digits: number): string {
 
 function table(cells: Cell[]): string {
   const rows = [
-    "| scenario | variant | req/s | p50 ms | p99 ms | × bare | × hono-jwt |",
-    "|---|---|---:|---:|---:|---:|---:|",
+    "| scenario | variant | req/s | p50 ms | p99 ms | × bare | × hono-jwt | workerd CPU µs/req |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const cell of cells) {
     const m = median(cell);
@@ -281,7 +322,7 @@ function table(cells: Cell[]): string {
       other && other !== cell ? fixed(m.requestsPerSecond / median(other).requestsPerSecond, 2) : "—";
     const flag = cell.problems.length > 0 ? " (!)" : "";
     rows.push(
-      `| ${cell.scenario} | ${cell.variant}${flag} | ${fixed(m.requestsPerSecond, 0)} | ${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${ratio(bare)} | ${ratio(hono)} |`,
+      `| ${cell.scenario} | ${cell.variant}${flag} | ${fixed(m.requestsPerSecond, 0)} | ${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${ratio(bare)} | ${ratio(hono)} | ${fixed(medianCpu(cell), 0)} |`,
     );
   }
   return rows.join("\n");
@@ -326,7 +367,7 @@ async function main(): Promise<void> {
   const only = flags.scenarios?.split(",");
   const all = scenarios(secret, flags.smoke ? 50 : 60_000).filter((s) => !only || only.includes(s.name));
   const names = [...new Set(all.flatMap((s) => s.variants))];
-  const instances = new Map<VariantName, { mf: Miniflare; url: string }>();
+  const instances = new Map<VariantName, Instance>();
   try {
     for (const name of names) instances.set(name, await startVariant(name, secret));
     const cells: Cell[] = all.flatMap((s) =>
@@ -346,7 +387,7 @@ async function main(): Promise<void> {
       const problems: string[] = [];
       for (const s of all) {
         for (const variant of s.variants) {
-          const { url } = instances.get(variant) as { url: string };
+          const { url } = instances.get(variant) as Instance;
           const before = s.distinctAppIds ? await kvReads(url) : 0;
           problems.push(...(await smokeCell(url, s, 50)).map((p) => `${variant} ${p}`));
           if (s.distinctAppIds) {
@@ -373,18 +414,19 @@ async function main(): Promise<void> {
     );
     for (const s of all) {
       for (const variant of s.variants) {
-        const { url } = instances.get(variant) as { url: string };
+        const { url } = instances.get(variant) as Instance;
         await load({ url, requests: s.requests, connections: CONNECTIONS, durationSeconds: WARMUP });
       }
     }
     for (let round = 0; round < RUNS; round++) {
       for (const s of all) {
         for (const variant of s.variants) {
-          const { url } = instances.get(variant) as { url: string };
+          const { url, pid } = instances.get(variant) as Instance;
           const cell = cellOf(s, variant);
           const before = s.distinctAppIds ? await kvReads(url) : 0;
+          const cpuBefore = cpuMicros(pid);
           const result = await load({ url, requests: s.requests, connections: CONNECTIONS, durationSeconds: DURATION });
-          cell.runs.push(result);
+          cell.runs.push({ ...result, cpuMicrosPerRequest: (cpuMicros(pid) - cpuBefore) / result.requests });
           if (s.distinctAppIds) {
             cell.kvReadsPerRun = [...(cell.kvReadsPerRun ?? []), (await kvReads(url)) - before];
             cell.distinctAppIds = s.distinctAppIds;

@@ -11,11 +11,13 @@ import type { Env, GatewayConfig } from "./config.ts";
 import { ERROR_CATALOGUE, errorResponse, GatewayError, jsonResponse } from "./errors.ts";
 import { handleSdkRequest } from "./gateway/authenticate.ts";
 import { rawPath } from "./gateway/paths.ts";
+import { VerifiedTokenCache } from "./gateway/token-cache.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
 
 export interface AppDeps {
   readonly config: GatewayConfig;
   readonly store: AppStore;
+  readonly tokens: VerifiedTokenCache;
   readonly registry: AppRegistry;
   /** Milliseconds since the epoch. */
   readonly now: () => number;
@@ -71,7 +73,13 @@ export function appFor(config: GatewayConfig, env: Env): Hono<AppEnv> {
   let app = apps.get(config);
   if (!app) {
     const store = new AppStore(env.APPS, { ttlMs: config.configCacheTtlMs });
-    app = createApp({ config, store, registry: new AppRegistry(env.APPS), now: Date.now });
+    app = createApp({
+      config,
+      store,
+      tokens: new VerifiedTokenCache(),
+      registry: new AppRegistry(env.APPS),
+      now: Date.now,
+    });
     apps.set(config, app);
   }
   return app;

@@ -9,15 +9,18 @@ import { APP_ID_PATTERN } from "../apps/record.ts";
 import type { AppStore } from "../apps/store.ts";
 import type { Env, GatewayConfig } from "../config.ts";
 import { badRequest, GatewayError } from "../errors.ts";
-import { verifyAppToken } from "../token/verify.ts";
+import { checkTimeClaims } from "../token/claims.ts";
+import { type VerifiedToken, verifyAppToken } from "../token/verify.ts";
 import { bindRequestIdentity } from "./binding.ts";
 import { bearerToken } from "./credentials.ts";
 import { forwardToOrigin } from "./forward.ts";
 import { checkPathHygiene, matchAppId, rawTarget } from "./paths.ts";
+import type { VerifiedTokenCache } from "./token-cache.ts";
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
   readonly store: AppStore;
+  readonly tokens: VerifiedTokenCache;
   /** Milliseconds since the epoch. */
   readonly now: () => number;
 }
@@ -67,12 +70,20 @@ export async function handleSdkRequest(
   if (app.key === null) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "JWT enforced without a key" });
 
   const token = bearerToken(request.headers.get("authorization"));
-  const verified = await verifyAppToken(token, {
-    key: app.key,
-    appId,
-    clockToleranceSeconds: app.clockToleranceSeconds,
-    now: deps.now() / 1000,
-  });
+  const now = deps.now() / 1000;
+  let verified: VerifiedToken | undefined = deps.tokens.get(token, app);
+  if (verified) {
+    // Signature and claims were checked under this record; time moves on, so check it again.
+    checkTimeClaims(verified.claims, { now, clockToleranceSeconds: app.clockToleranceSeconds });
+  } else {
+    verified = await verifyAppToken(token, {
+      key: app.key,
+      appId,
+      clockToleranceSeconds: app.clockToleranceSeconds,
+      now,
+    });
+    deps.tokens.set(token, app, verified);
+  }
   const { body } = await bindRequestIdentity(request, target.query, verified.claims, config.maxBodyBytes);
   return forwardToOrigin(
     {
