@@ -43,10 +43,6 @@ export class VerifiedTokenCache {
     this.#entries.set(token, { app, verified });
   }
 
-  delete(token: string): void {
-    this.#entries.delete(token);
-  }
-
   get size(): number {
     return this.#entries.size;
   }
