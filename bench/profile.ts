@@ -6,13 +6,14 @@
  */
 
 import { execFile } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { mintHs256 } from "./lib/mint.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -21,11 +22,6 @@ const { values } = parseArgs({
 });
 
 const secret = randomBytes(30).toString("base64url");
-function mint(payload: Record<string, unknown>, key = secret): string {
-  const header = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString("base64url");
-  const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
-  return `${header}.${body}.${createHmac("sha256", key).update(`${header}.${body}`).digest("base64url")}`;
-}
 
 await run(`${ROOT}node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", `${ROOT}bench/out/gateway`], {
   cwd: ROOT,
@@ -59,11 +55,11 @@ const now = Math.floor(Date.now() / 1000);
 const claims = (i: number) => ({ appId: "bench-app", userId: "bench-user", iat: now, exp: now + 3600, jti: i });
 const path = "/api/v1/app/bench-app/threads?userId=bench-user";
 const lines: string[] = [];
-if (values.scenario === "warm") lines.push(`${path}\tBearer ${mint(claims(0))}`);
+if (values.scenario === "warm") lines.push(`${path}\tBearer ${mintHs256(secret, claims(0))}`);
 else if (values.scenario === "jwt-off") lines.push("/api/v1/app/bench-open/threads?userId=bench-user\t");
 else if (values.scenario === "rejected")
-  for (let i = 0; i < 20000; i++) lines.push(`${path}\tBearer ${mint(claims(i), "x".repeat(40))}`);
-else for (let i = 0; i < 60000; i++) lines.push(`${path}\tBearer ${mint(claims(i))}`);
+  for (let i = 0; i < 20000; i++) lines.push(`${path}\tBearer ${mintHs256("x".repeat(40), claims(i))}`);
+else for (let i = 0; i < 60000; i++) lines.push(`${path}\tBearer ${mintHs256(secret, claims(i))}`);
 const file = join(tmpdir(), "edge-auth-profile.txt");
 writeFileSync(file, `${lines.join("\n")}\n`);
 

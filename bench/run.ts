@@ -15,7 +15,7 @@
  */
 
 import { execFile } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { type BenchRequest, hasWrk, type LoadResult, runAutocannon, runWrk } from "./lib/load.ts";
+import { mintHs256 } from "./lib/mint.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -182,13 +183,6 @@ async function startVariant(name: VariantName, secret: string): Promise<Instance
 // ---------------------------------------------------------------------------------------------
 // Scenarios
 
-function mint(secret: string, payload: Record<string, unknown>): string {
-  const header = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString("base64url");
-  const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
-  const signature = createHmac("sha256", secret).update(`${header}.${body}`).digest("base64url");
-  return `${header}.${body}.${signature}`;
-}
-
 interface Scenario {
   readonly name: string;
   readonly variants: readonly VariantName[];
@@ -202,7 +196,7 @@ function scenarios(secret: string, tokenCount: number): Scenario[] {
   const now = Math.floor(Date.now() / 1000);
   const claims = (i: number) => ({ appId: APP_ID, userId: USER_ID, iat: now, exp: now + 3600, jti: i });
   const path = `/api/v1/app/${APP_ID}/threads?userId=${USER_ID}`;
-  const warmToken = mint(secret, claims(0));
+  const warmToken = mintHs256(secret, claims(0));
   const otherSecret = randomBytes(24).toString("base64url");
   const unknownIds = Array.from({ length: 1000 }, () => `unknown-${randomBytes(6).toString("hex")}`);
   return [
@@ -217,7 +211,7 @@ function scenarios(secret: string, tokenCount: number): Scenario[] {
       variants: ["bare", "hono-jwt", "gateway"],
       requests: Array.from({ length: tokenCount }, (_, i) => ({
         path,
-        authorization: `Bearer ${mint(secret, claims(i + 1))}`,
+        authorization: `Bearer ${mintHs256(secret, claims(i + 1))}`,
       })),
       expectedStatus: 200,
     },
@@ -226,7 +220,7 @@ function scenarios(secret: string, tokenCount: number): Scenario[] {
       variants: ["hono-jwt", "gateway"],
       requests: Array.from({ length: Math.min(tokenCount, 20_000) }, (_, i) => ({
         path,
-        authorization: `Bearer ${mint(otherSecret, claims(i + 1))}`,
+        authorization: `Bearer ${mintHs256(otherSecret, claims(i + 1))}`,
       })),
       expectedStatus: 401,
     },
