@@ -1,6 +1,6 @@
 /** The Worker entry: validate the configuration once, then hand the request to the app. */
 
-import { appFor } from "./app.ts";
+import { gatewayFor } from "./app.ts";
 import { ConfigError, type Env, loadConfig } from "./config.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
@@ -17,6 +17,6 @@ export default {
       else logEvent("error", "internal_error", describeUnexpected(error));
       return errorResponse(new GatewayError("INTERNAL_ERROR"));
     }
-    return appFor(config, env).fetch(request, env, ctx);
+    return gatewayFor(config, env).fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

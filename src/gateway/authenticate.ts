@@ -14,7 +14,7 @@ import { type VerifiedToken, verifyAppToken } from "../token/verify.ts";
 import { bindRequestIdentity } from "./binding.ts";
 import { bearerToken } from "./credentials.ts";
 import { forwardToOrigin } from "./forward.ts";
-import { checkPathHygiene, matchAppId, rawTarget } from "./paths.ts";
+import { checkPathHygiene, matchAppId, type RawTarget } from "./paths.ts";
 import type { VerifiedTokenCache } from "./token-cache.ts";
 
 export interface GatewayDeps {
@@ -49,12 +49,12 @@ export function resolveAppId(path: string, config: GatewayConfig): string {
  */
 export async function handleSdkRequest(
   request: Request,
+  target: RawTarget,
   env: Env,
   deps: GatewayDeps,
   onAppId: (appId: string) => void,
 ): Promise<Response> {
   const { config } = deps;
-  const target = rawTarget(request.url);
   const appId = resolveAppId(target.path, config);
   onAppId(appId);
 

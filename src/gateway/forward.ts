@@ -17,6 +17,8 @@ export interface ForwardedIdentity {
 }
 
 const UTF8 = new TextEncoder();
+/** Visible ASCII but `%`: the common identifier, forwarded as is. */
+const HEADER_SAFE = /^[\x21-\x24\x26-\x7e]*$/;
 const HEX = "0123456789ABCDEF";
 
 /**
@@ -24,6 +26,7 @@ const HEX = "0123456789ABCDEF";
  * `%XX` of its UTF-8 bytes, so the header cannot be split or smuggle a second value.
  */
 export function encodeHeaderValue(value: string): string {
+  if (HEADER_SAFE.test(value)) return value;
   let out = "";
   for (const byte of UTF8.encode(value)) {
     out +=

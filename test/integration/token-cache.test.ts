@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { AppStore } from "../../src/apps/store.ts";
 import { parseConfig } from "../../src/config.ts";
 import { handleSdkRequest } from "../../src/gateway/authenticate.ts";
+import { rawTarget } from "../../src/gateway/paths.ts";
 import { MAX_CACHED_TOKEN_CHARS, VerifiedTokenCache } from "../../src/gateway/token-cache.ts";
 import {
   claimsFor,
@@ -49,6 +50,7 @@ describe("the verified-token cache, with a controlled clock", () => {
     const send = (token: string) =>
       handleSdkRequest(
         new Request("http://gw.test/app/A/x", { headers: { authorization: `Bearer ${token}` } }),
+        rawTarget("http://gw.test/app/A/x"),
         env,
         deps,
         () => {},
