@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 2 --connections 32 --runs 6 --scenarios warm,jwt-off --smoke]
+ * npm run bench [-- --duration 2 --connections 32 --runs 6 --scenarios warm,jwt-off --pin --smoke]
  *
  * Measures the gateway's cost per request next to the limit and a peer, in one run, on workerd
  * through Miniflare's API (not `wrangler dev`, whose proxy caps throughput):
@@ -43,6 +43,7 @@ const { values: flags } = parseArgs({
     smoke: { type: "boolean", default: false },
     loader: { type: "string" },
     scenarios: { type: "string" },
+    pin: { type: "boolean", default: false },
   },
 });
 const DURATION = Number(flags.duration);
@@ -168,6 +169,8 @@ async function startVariant(name: VariantName, secret: string): Promise<Instance
   );
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const pid = [...(await workerdPids())].find((candidate) => !before.has(candidate));
+  // With --pin, every workerd thread runs on CPU 0 and the load generator on CPU 1.
+  if (flags.pin && pid !== undefined) await run("taskset", ["-a", "-p", "-c", "0", String(pid)]);
   if (isGateway) {
     const kv = await mf.getKVNamespace("APPS", name);
     const now = new Date().toISOString();
@@ -421,7 +424,13 @@ async function main(): Promise<void> {
           const cell = cellOf(s, variant);
           const before = s.distinctAppIds ? await kvReads(url) : 0;
           const cpuBefore = cpuMicros(pid);
-          const result = await load({ url, requests: s.requests, connections: CONNECTIONS, durationSeconds: DURATION });
+          const result = await load({
+            url,
+            requests: s.requests,
+            connections: CONNECTIONS,
+            durationSeconds: DURATION,
+            ...(flags.pin ? { loadCpu: "1" } : {}),
+          });
           cell.runs.push({ ...result, cpuMicrosPerRequest: (cpuMicros(pid) - cpuBefore) / result.requests });
           if (s.distinctAppIds) {
             cell.kvReadsPerRun = [...(cell.kvReadsPerRun ?? []), (await kvReads(url)) - before];

@@ -33,6 +33,8 @@ export interface LoadOptions {
   readonly requests: readonly BenchRequest[];
   readonly connections: number;
   readonly durationSeconds: number;
+  /** A CPU list for `taskset` to run the load generator on (wrk only). */
+  readonly loadCpu?: string;
 }
 
 export async function hasWrk(): Promise<boolean> {
@@ -60,11 +62,22 @@ export async function runWrk(options: LoadOptions): Promise<LoadResult> {
   fileCounter += 1;
   const file = join(tmpdir(), `edge-auth-bench-${process.pid}-${fileCounter}.txt`);
   writeFileSync(file, `${options.requests.map((r) => `${r.path}\t${r.authorization ?? ""}`).join("\n")}\n`);
-  const { stdout } = await run(
-    "wrk",
-    ["-t1", `-c${options.connections}`, `-d${options.durationSeconds}s`, "--latency", "-s", LUA, options.url],
-    { env: { ...process.env, BENCH_REQUESTS: file }, maxBuffer: 1 << 20 },
-  );
+  const args = [
+    "-t1",
+    `-c${options.connections}`,
+    `-d${options.durationSeconds}s`,
+    "--latency",
+    "-s",
+    LUA,
+    options.url,
+  ];
+  // With --pin, the load generator has a core of its own (the Workers run on the other).
+  const [command, commandArgs] =
+    options.loadCpu === undefined ? ["wrk", args] : ["taskset", ["-c", options.loadCpu, "wrk", ...args]];
+  const { stdout } = await run(command, commandArgs, {
+    env: { ...process.env, BENCH_REQUESTS: file },
+    maxBuffer: 1 << 20,
+  });
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   const p50 = /\s50%\s+([\d.]+)(us|ms|s|m)/.exec(stdout);
   const p99 = /\s99%\s+([\d.]+)(us|ms|s|m)/.exec(stdout);
