@@ -465,8 +465,13 @@ async function main(): Promise<void> {
       ...cells.flatMap((cell) => cell.problems.map((p) => `- (!) ${cell.scenario}/${cell.variant}: ${p}`)),
     ];
     const text = `${lines.join("\n").trimEnd()}\n`;
-    writeFileSync(`${ROOT}bench/RESULTS.md`, text);
-    console.log(`\n${text}\nWritten to bench/RESULTS.md in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    // Only a full run replaces the recorded results; a --scenarios run just prints.
+    if (only) console.log(`\n${text}\nPartial run (--scenarios) in ${seconds} s; bench/RESULTS.md left as it was.`);
+    else {
+      writeFileSync(`${ROOT}bench/RESULTS.md`, text);
+      console.log(`\n${text}\nWritten to bench/RESULTS.md in ${seconds} s.`);
+    }
   } finally {
     await Promise.all([...instances.values()].map(({ mf }) => mf.dispose()));
   }
