@@ -13,18 +13,13 @@ import { AppRegistry } from "./apps/registry.ts";
 import { AppStore } from "./apps/store.ts";
 import type { Env, GatewayConfig } from "./config.ts";
 import { ERROR_CATALOGUE, errorResponse, GatewayError, jsonResponse } from "./errors.ts";
-import { handleSdkRequest } from "./gateway/authenticate.ts";
+import { type GatewayDeps, handleSdkRequest } from "./gateway/authenticate.ts";
 import { rawPath, rawTarget } from "./gateway/paths.ts";
 import { VerifiedTokenCache } from "./gateway/token-cache.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
 
-export interface AppDeps {
-  readonly config: GatewayConfig;
-  readonly store: AppStore;
-  readonly tokens: VerifiedTokenCache;
+export interface AppDeps extends GatewayDeps {
   readonly registry: AppRegistry;
-  /** Milliseconds since the epoch. */
-  readonly now: () => number;
 }
 
 /**

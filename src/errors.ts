@@ -102,10 +102,6 @@ export class GatewayError extends Error {
     this.kind = kind;
     this.options = options;
   }
-
-  get httpStatus(): number {
-    return ERROR_CATALOGUE[this.kind].httpStatus;
-  }
 }
 
 /** `38 Invalid token` with a reason: the token fails a rule of CONTRACT section 3. */

@@ -14,7 +14,8 @@ import {
   WRITABLE_FIELDS,
 } from "../apps/record.ts";
 import { GatewayError } from "../errors.ts";
-import { parseJson, scanJson } from "../token/json.ts";
+import { readBodyCapped } from "../gateway/body.ts";
+import { decodeUtf8Strict, parseJson, scanJson } from "../token/json.ts";
 
 /** An app record is a few hundred bytes; anything near this is not one. */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
@@ -60,12 +61,9 @@ export function checkAppId(appId: string): string {
 
 /** Reads a request body of at most `MAX_ADMIN_BODY_BYTES` as strict JSON (no repeated names). */
 async function readJsonBody(request: Request): Promise<unknown> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_ADMIN_BODY_BYTES) throw new GatewayError("PAYLOAD_TOO_LARGE");
-  const text = await request.text();
-  if (text.length > MAX_ADMIN_BODY_BYTES) throw new GatewayError("PAYLOAD_TOO_LARGE");
-  const value = parseJson(text);
-  if (value === undefined) throw invalidRequest([{ path: "", message: "must be valid JSON" }]);
+  const text = decodeUtf8Strict(await readBodyCapped(request, MAX_ADMIN_BODY_BYTES));
+  const value = text === null ? undefined : parseJson(text);
+  if (text === null || value === undefined) throw invalidRequest([{ path: "", message: "must be valid JSON" }]);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw invalidRequest([{ path: "", message: "must be a JSON object of writable fields" }]);
   }

@@ -9,6 +9,7 @@
 import { badRequest, GatewayError, invalidTokenError } from "../errors.ts";
 import { USER_CLAIMS, type UserClaim } from "../token/claims.ts";
 import { decodeUtf8Strict, ownMember, parseJson, scanJson } from "../token/json.ts";
+import { readBodyCapped } from "./body.ts";
 
 /** A value the request gives for one of the identity claims. */
 interface NamedIdentity {
@@ -119,39 +120,6 @@ function hasListSeparator(value: string): boolean {
   return false;
 }
 
-/** Reads at most `maxBytes` of a body; more is `413`, checked first against `Content-Length`. */
-async function readBodyCapped(
-  request: Request,
-  body: ReadableStream<Uint8Array>,
-  maxBytes: number,
-): Promise<Uint8Array> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
-    throw new GatewayError("PAYLOAD_TOO_LARGE");
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new GatewayError("PAYLOAD_TOO_LARGE");
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
-
 export interface BindingResult {
   /** What to forward as the body: the buffered bytes when the body was read, else the stream. */
   readonly body: ReadableStream<Uint8Array> | Uint8Array | null;
@@ -188,7 +156,7 @@ async function collectBody(request: Request, maxBodyBytes: number, named: NamedI
   if (encoding !== null && encoding.trim().toLowerCase() !== "identity") {
     throw new GatewayError("UNSUPPORTED_MEDIA_TYPE");
   }
-  const bytes = await readBodyCapped(request, request.body, maxBodyBytes);
+  const bytes = await readBodyCapped(request, maxBodyBytes);
   if (bytes.byteLength === 0) return { body: bytes };
   if (kind === "json") collectJson(bytes, named);
   else if (kind === "form") {
