@@ -174,6 +174,35 @@ describe("PUT, GET, PATCH, DELETE /admin/apps/{appId}", () => {
     expect(await kvSnapshot()).toEqual(before);
   });
 
+  it("validates the merged record: PATCH cannot turn JWT on for an app without a secret", async () => {
+    const appId = uniqueAppId();
+    await put(appId, { jwtEnabled: false });
+    const before = await kvSnapshot();
+    await expectRejected(await patch(appId, { jwtEnabled: true }), 400, {
+      code: "BAD_REQUEST",
+      status: "Invalid request",
+      errors: [{ path: "secret", message: "is required when jwtEnabled is true" }],
+    });
+    expect(await kvSnapshot()).toEqual(before);
+  });
+
+  it("answers 413 to a body over 64 KiB and 400 to one that is not UTF-8, writing nothing", async () => {
+    const appId = uniqueAppId();
+    const before = await kvSnapshot();
+    const big = JSON.stringify({ jwtEnabled: false, pad: "x".repeat(70_000) });
+    await expectRejected(await put(appId, big), 413, {
+      code: "PAYLOAD_TOO_LARGE",
+      status: "Request body too large to inspect",
+    });
+    const latin1 = admin(`/apps/${appId}`, { method: "PUT", body: Uint8Array.of(0x7b, 0xff, 0x7d) });
+    await expectRejected(await latin1, 400, {
+      code: "BAD_REQUEST",
+      status: "Invalid request",
+      errors: [{ path: "", message: "must be valid JSON" }],
+    });
+    expect(await kvSnapshot()).toEqual(before);
+  });
+
   it("answers 404 APP_NOT_FOUND to PATCH, GET and DELETE of an unknown app", async () => {
     const appId = uniqueAppId("NONE");
     const body = { code: "APP_NOT_FOUND", status: "App not found" };
@@ -251,6 +280,14 @@ describe("GET /admin/apps", () => {
     expect(ours).toEqual(ids);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual([...seen].sort());
+  });
+
+  it("asks KV for 100 keys when no limit is given", async () => {
+    const { vi } = await import("vitest");
+    const list = vi.spyOn(env.APPS, "list");
+    expect((await admin("/apps")).status).toBe(200);
+    expect(list).toHaveBeenCalledWith({ prefix: "app:", limit: 100 });
+    list.mockRestore();
   });
 
   it("lists views from KV metadata with one list call and no reads", async () => {

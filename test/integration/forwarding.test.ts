@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  captureLogs,
   expectRejected,
   gateway,
   gatewayWith,
@@ -135,11 +136,17 @@ describe("configuration faults", () => {
     ["CONFIG_CACHE_TTL_SECONDS", "-5"],
     ["ORIGIN_TIMEOUT_MS", "0"],
     ["APPS", undefined],
-  ])("a bad %s answers 500 INTERNAL_ERROR on every route, /healthz included", async (name, value) => {
+  ])("a bad %s answers 500 INTERNAL_ERROR on every route, /healthz included, and logs why", async (name, value) => {
     const { appId, token } = await newSession();
-    for (const path of ["/healthz", `/app/${appId}/x`, "/admin/apps"]) {
-      const res = await gatewayWith({ [name]: value }, path, withToken(token));
-      await expectRejected(res, 500, { code: "INTERNAL_ERROR", status: "Internal error" });
+    const logs = captureLogs();
+    try {
+      for (const path of ["/healthz", `/app/${appId}/x`, "/admin/apps"]) {
+        const res = await gatewayWith({ [name]: value }, path, withToken(token));
+        await expectRejected(res, 500, { code: "INTERNAL_ERROR", status: "Internal error" });
+      }
+    } finally {
+      logs.restore();
     }
+    expect(logs.lines()[0]).toMatchObject({ level: "error", event: "config_invalid", variable: name });
   });
 });

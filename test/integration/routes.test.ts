@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import {
   claimsFor,
   gateway,
+  gatewayWith,
   mintToken,
   originCalls,
   seedApp,
@@ -103,6 +104,20 @@ describe("SDK routes", () => {
     const res = await gateway(template.replace("{id}", appId), withToken(await mintToken(claimsFor(appId))));
     expect(res.status).toBe(400);
     expect((await res.json()) as object).toMatchObject({ code: "BAD_REQUEST" });
+    expect(originCalls).toHaveLength(0);
+  });
+
+  it("takes SDK routes from APP_ROUTES patterns when set, and only from them", async () => {
+    const appId = uniqueAppId();
+    await seedApp(appId);
+    const token = await mintToken(claimsFor(appId));
+    const routes = { APP_ROUTES: "/v2/tenants/:appId/*" };
+    const res = await gatewayWith(routes, `/v2/tenants/${appId}/messages`, withToken(token));
+    expect(res.status).toBe(200);
+    expect(originCalls[0]?.headers["x-auth-app-id"]).toBe(appId);
+    originCalls.length = 0;
+    const other = await gatewayWith(routes, `/api/v1/app/${appId}/x`, withToken(token));
+    expect(other.status).toBe(404);
     expect(originCalls).toHaveLength(0);
   });
 
