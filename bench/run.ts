@@ -1,5 +1,6 @@
 /**
  * npm run bench [-- --duration 2 --connections 32 --runs 6 --scenarios warm,jwt-off --pin --smoke]
+ * npm run bench -- --instructions [--count 500] [--direct]
  *
  * Measures the gateway's cost per request next to the limit and a peer, in one run, on workerd
  * through Miniflare's API (not `wrangler dev`, whose proxy caps throughput):
@@ -9,7 +10,9 @@
  * Every variant forwards to the same trivial origin Worker through a service binding.
  *
  * Each cell is measured `--runs` times, interleaved across variants, and the median run is kept.
- * The full run prints one table and writes it to bench/RESULTS.md. `--smoke` sends a few requests
+ * `--instructions` counts workerd's instructions per request under callgrind instead (stable on a
+ * noisy machine); `--direct` skips Miniflare's entry Worker. A full run prints one table and
+ * writes it to bench/RESULTS.md (RESULTS-instructions.md, -direct.md for the other modes). `--smoke` sends a few requests
  * per cell, checks every status and the KV read count, and exits non-zero on a mismatch (no
  * timing is asserted): `npm test` runs it.
  */
@@ -23,6 +26,7 @@ import { parseArgs, promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { CALLGRIND_V8_FLAGS, callgrindWorkerd, countInstructions, hasValgrind } from "./lib/instructions.ts";
 import { type BenchRequest, hasWrk, type LoadResult, runAutocannon, runWrk } from "./lib/load.ts";
 import { mintHs256 } from "./lib/mint.ts";
 
@@ -44,15 +48,23 @@ const { values: flags } = parseArgs({
     loader: { type: "string" },
     scenarios: { type: "string" },
     pin: { type: "boolean", default: false },
+    // Instruction counts under callgrind instead of requests/s (see bench/lib/instructions.ts).
+    instructions: { type: "boolean", default: false },
+    count: { type: "string", default: "500" },
+    // Straight to the variant's socket, without Miniflare's entry Worker in front.
+    direct: { type: "boolean", default: false },
   },
 });
 const DURATION = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
 const RUNS = Number(flags.runs);
 const WARMUP = Number(flags.warmup);
+const COUNT = Number(flags.count);
 for (const [name, value] of Object.entries({ DURATION, CONNECTIONS, RUNS, WARMUP })) {
   if (!Number.isFinite(value) || value < 0 || value > 600) throw new Error(`bad --${name.toLowerCase()}`);
 }
+if (!Number.isInteger(COUNT) || COUNT < 1 || COUNT > 100_000) throw new Error("bad --count");
+const CALLGRIND_DIR = `${OUT}/callgrind`;
 
 // ---------------------------------------------------------------------------------------------
 // Bundles
@@ -154,6 +166,7 @@ async function startVariant(name: VariantName, secret: string): Promise<Instance
           name,
           modules: true,
           scriptPath: SCRIPTS[name],
+          ...(flags.direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
           compatibilityDate: COMPATIBILITY_DATE,
           serviceBindings: { ORIGIN: "origin" },
           ...(isGateway ? { kvNamespaces: { APPS: "apps" } } : {}),
@@ -167,7 +180,7 @@ async function startVariant(name: VariantName, secret: string): Promise<Instance
       ],
     }),
   );
-  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const url = (flags.direct ? await mf.unsafeGetDirectURL(name) : await mf.ready).toString().replace(/\/$/, "");
   const pid = [...(await workerdPids())].find((candidate) => !before.has(candidate));
   // With --pin, every workerd thread runs on CPU 0 and the load generator on CPU 1.
   if (flags.pin && pid !== undefined) await run("taskset", ["-a", "-p", "-c", "0", String(pid)]);
@@ -271,6 +284,8 @@ async function smokeCell(url: string, scenario: Scenario, limit: number): Promis
 
 interface Measured extends LoadResult {
   readonly cpuMicrosPerRequest?: number;
+  /** --instructions: workerd's instructions per request. */
+  readonly instructions?: number;
 }
 
 interface Cell {
@@ -282,9 +297,18 @@ interface Cell {
   problems: string[];
 }
 
-function median(cell: Cell): LoadResult {
+function median(cell: Cell): Measured {
   const sorted = [...cell.runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-  return sorted[Math.floor(sorted.length / 2)] as LoadResult;
+  return sorted[Math.floor(sorted.length / 2)] as Measured;
+}
+
+/**
+ * What the ratios compare: requests/s, or with --instructions the inverse of instructions per
+ * request (so a ratio reads the same way: above 1 is cheaper than the other variant).
+ */
+function score(cell: Cell): number {
+  const m = median(cell);
+  return flags.instructions ? 1 / (m.instructions ?? Number.NaN) : m.requestsPerSecond;
 }
 
 /** The median CPU time per request of the cell's runs (workerd: the variant and the origin). */
@@ -307,20 +331,22 @@ function fixed(n: number, digits: number): string {
 }
 
 function table(cells: Cell[]): string {
-  const rows = [
-    "| scenario | variant | req/s | p50 ms | p99 ms | × bare | × hono-jwt | workerd CPU µs/req |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
-  ];
+  const rows = flags.instructions
+    ? ["| scenario | variant | instructions/req | × bare | × hono-jwt |", "|---|---|---:|---:|---:|"]
+    : [
+        "| scenario | variant | req/s | p50 ms | p99 ms | × bare | × hono-jwt | workerd CPU µs/req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+      ];
   for (const cell of cells) {
     const m = median(cell);
     const peer = (variant: string) => cells.find((c) => c.scenario === cell.scenario && c.variant === variant);
-    const bare = peer("bare");
-    const hono = peer("hono-jwt");
-    const ratio = (other: Cell | undefined) =>
-      other && other !== cell ? fixed(m.requestsPerSecond / median(other).requestsPerSecond, 2) : "—";
-    const flag = cell.problems.length > 0 ? " (!)" : "";
+    const ratio = (other: Cell | undefined) => (other && other !== cell ? fixed(score(cell) / score(other), 2) : "—");
+    const name = `| ${cell.scenario} | ${cell.variant}${cell.problems.length > 0 ? " (!)" : ""} |`;
+    const ratios = `${ratio(peer("bare"))} | ${ratio(peer("hono-jwt"))} |`;
     rows.push(
-      `| ${cell.scenario} | ${cell.variant}${flag} | ${fixed(m.requestsPerSecond, 0)} | ${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${ratio(bare)} | ${ratio(hono)} | ${fixed(medianCpu(cell), 0)} |`,
+      flags.instructions
+        ? `${name} ${fixed(m.instructions ?? Number.NaN, 0)} | ${ratios}`
+        : `${name} ${fixed(m.requestsPerSecond, 0)} | ${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${ratios} ${fixed(medianCpu(cell), 0)} |`,
     );
   }
   return rows.join("\n");
@@ -332,12 +358,12 @@ interface Target {
 }
 
 function targets(cells: Cell[], bundles: Bundles): Target[] {
-  const rps = (scenario: string, variant: string) => {
+  const scoreOf = (scenario: string, variant: string) => {
     const cell = cells.find((c) => c.scenario === scenario && c.variant === variant);
-    return cell ? median(cell).requestsPerSecond : Number.NaN;
+    return cell ? score(cell) : Number.NaN;
   };
   const ratio = (scenario: string, base: string, want: number) => {
-    const value = rps(scenario, "gateway") / rps(scenario, base);
+    const value = scoreOf(scenario, "gateway") / scoreOf(scenario, base);
     return { text: `${scenario}: gateway ${fixed(value, 2)} × ${base} (target ≥ ${want})`, met: value >= want };
   };
   const unknown = cells.find((c) => c.scenario === "unknown-apps");
@@ -356,16 +382,105 @@ function targets(cells: Cell[], bundles: Bundles): Target[] {
   ];
 }
 
+type CellOf = (s: Scenario, variant: VariantName) => Cell;
+
+async function measureThroughput(
+  all: Scenario[],
+  instances: Map<VariantName, Instance>,
+  cellOf: CellOf,
+  useWrk: boolean,
+): Promise<void> {
+  const load = useWrk ? runWrk : runAutocannon;
+  console.log(
+    `Measuring with ${useWrk ? "wrk" : "autocannon"}: ${CONNECTIONS} connections, ${DURATION}s × ${RUNS} runs a cell, ${WARMUP}s warm-up.`,
+  );
+  for (const s of all) {
+    for (const variant of s.variants) {
+      const { url } = instances.get(variant) as Instance;
+      await load({ url, requests: s.requests, connections: CONNECTIONS, durationSeconds: WARMUP });
+    }
+  }
+  for (let round = 0; round < RUNS; round++) {
+    for (const s of all) {
+      // Alternate the order each round, so no variant always runs first after another.
+      for (const variant of round % 2 === 0 ? s.variants : [...s.variants].reverse()) {
+        const { url, pid } = instances.get(variant) as Instance;
+        const cell = cellOf(s, variant);
+        const before = s.distinctAppIds ? await kvReads(url) : 0;
+        const cpuBefore = cpuMicros(pid);
+        const result = await load({
+          url,
+          requests: s.requests,
+          connections: CONNECTIONS,
+          durationSeconds: DURATION,
+          ...(flags.pin ? { loadCpu: "1" } : {}),
+        });
+        cell.runs.push({ ...result, cpuMicrosPerRequest: (cpuMicros(pid) - cpuBefore) / result.requests });
+        if (s.distinctAppIds) {
+          cell.kvReadsPerRun = [...(cell.kvReadsPerRun ?? []), (await kvReads(url)) - before];
+          cell.distinctAppIds = s.distinctAppIds;
+        }
+        const expectedBad = s.expectedStatus >= 400 ? result.requests : 0;
+        if (result.errors > 0) cell.problems.push(`${result.errors} socket errors`);
+        if (Math.abs(result.non2xx - expectedBad) > CONNECTIONS) {
+          cell.problems.push(`${result.non2xx} non-2xx of ${result.requests}, expected ${expectedBad}`);
+        }
+      }
+    }
+  }
+}
+
+/** --instructions: one count a cell, after a warm-up of as many requests. */
+async function measureInstructions(all: Scenario[], instances: Map<VariantName, Instance>, cellOf: CellOf) {
+  console.log(`Counting instructions under callgrind: ${COUNT} requests a cell after ${COUNT} to warm up.`);
+  for (const s of all) {
+    for (const variant of s.variants) {
+      const { url, pid } = instances.get(variant) as Instance;
+      if (pid === undefined) throw new Error(`no workerd process found for ${variant}`);
+      const cell = cellOf(s, variant);
+      const before = s.distinctAppIds ? await kvReads(url) : 0;
+      const counted = await countInstructions({
+        url,
+        pid,
+        dir: CALLGRIND_DIR,
+        requests: s.requests,
+        warmup: COUNT,
+        count: COUNT,
+      });
+      cell.runs.push({
+        requestsPerSecond: Number.NaN,
+        p50Ms: Number.NaN,
+        p99Ms: Number.NaN,
+        requests: COUNT,
+        non2xx: 0,
+        errors: 0,
+        instructions: counted.instructionsPerRequest,
+      });
+      if (s.distinctAppIds) {
+        cell.kvReadsPerRun = [(await kvReads(url)) - before];
+        cell.distinctAppIds = Math.min(2 * COUNT, s.distinctAppIds);
+      }
+      const wrong = counted.statuses.filter((status) => status !== s.expectedStatus).length;
+      if (wrong > 0) cell.problems.push(`${wrong} of ${COUNT} answers were not ${s.expectedStatus}`);
+      console.log(`${s.name} ${variant}: ${counted.instructionsPerRequest.toFixed(0)} instructions/request`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const secret = randomBytes(30).toString("base64url");
   const bundles = await buildBundles(secret);
   const useWrk = flags.loader ? flags.loader === "wrk" : await hasWrk();
-  const load = useWrk ? runWrk : runAutocannon;
   const only = flags.scenarios?.split(",");
   const all = scenarios(secret, flags.smoke ? 50 : 60_000).filter((s) => !only || only.includes(s.name));
   const names = [...new Set(all.flatMap((s) => s.variants))];
   const instances = new Map<VariantName, Instance>();
+  if (flags.instructions) {
+    if (!(await hasValgrind())) throw new Error("--instructions needs Valgrind (Debian package valgrind)");
+    process.env.MINIFLARE_WORKERD_PATH = callgrindWorkerd(CALLGRIND_DIR);
+    process.env.MINIFLARE_WORKERD_V8_FLAGS = CALLGRIND_V8_FLAGS;
+  }
   try {
     for (const name of names) instances.set(name, await startVariant(name, secret));
     const cells: Cell[] = all.flatMap((s) =>
@@ -407,43 +522,8 @@ async function main(): Promise<void> {
       return;
     }
 
-    console.log(
-      `Measuring with ${useWrk ? "wrk" : "autocannon"}: ${CONNECTIONS} connections, ${DURATION}s × ${RUNS} runs a cell, ${WARMUP}s warm-up.`,
-    );
-    for (const s of all) {
-      for (const variant of s.variants) {
-        const { url } = instances.get(variant) as Instance;
-        await load({ url, requests: s.requests, connections: CONNECTIONS, durationSeconds: WARMUP });
-      }
-    }
-    for (let round = 0; round < RUNS; round++) {
-      for (const s of all) {
-        // Alternate the order each round, so no variant always runs first after another.
-        for (const variant of round % 2 === 0 ? s.variants : [...s.variants].reverse()) {
-          const { url, pid } = instances.get(variant) as Instance;
-          const cell = cellOf(s, variant);
-          const before = s.distinctAppIds ? await kvReads(url) : 0;
-          const cpuBefore = cpuMicros(pid);
-          const result = await load({
-            url,
-            requests: s.requests,
-            connections: CONNECTIONS,
-            durationSeconds: DURATION,
-            ...(flags.pin ? { loadCpu: "1" } : {}),
-          });
-          cell.runs.push({ ...result, cpuMicrosPerRequest: (cpuMicros(pid) - cpuBefore) / result.requests });
-          if (s.distinctAppIds) {
-            cell.kvReadsPerRun = [...(cell.kvReadsPerRun ?? []), (await kvReads(url)) - before];
-            cell.distinctAppIds = s.distinctAppIds;
-          }
-          const expectedBad = s.expectedStatus >= 400 ? result.requests : 0;
-          if (result.errors > 0) cell.problems.push(`${result.errors} socket errors`);
-          if (Math.abs(result.non2xx - expectedBad) > CONNECTIONS) {
-            cell.problems.push(`${result.non2xx} non-2xx of ${result.requests}, expected ${expectedBad}`);
-          }
-        }
-      }
-    }
+    if (flags.instructions) await measureInstructions(all, instances, cellOf);
+    else await measureThroughput(all, instances, cellOf, useWrk);
 
     const results = table(cells);
     const goals = targets(cells, bundles);
@@ -452,7 +532,9 @@ async function main(): Promise<void> {
       "",
       `${new Date().toISOString()} · ${cpus()[0]?.model ?? "?"} × ${cpus().length} · Node ${process.version} · workerd ${packageVersion("workerd")} · miniflare ${packageVersion("miniflare")} · wrangler ${packageVersion("wrangler")} · hono ${packageVersion("hono")} · jose ${packageVersion("jose")}`,
       "",
-      `Load: ${useWrk ? "wrk" : "autocannon"}, ${CONNECTIONS} connections, ${DURATION} s a run, median of ${RUNS} runs, after a ${WARMUP} s warm-up; every variant forwards to the same origin Worker through a service binding. Command: \`npm run bench\`.`,
+      flags.instructions
+        ? `Instructions workerd executed (callgrind: every thread, the variant, the origin and Miniflare's entry Worker${flags.direct ? " — here bypassed, --direct" : ""}) per request, over ${COUNT} requests after ${COUNT} to warm up; a ratio is the other variant's count over this one's, so above 1 is cheaper. Command: \`npm run bench -- --instructions${flags.direct ? " --direct" : ""}\`.`
+        : `Load: ${useWrk ? "wrk" : "autocannon"}, ${CONNECTIONS} connections, ${DURATION} s a run, median of ${RUNS} runs, after a ${WARMUP} s warm-up${flags.direct ? ", straight to each Worker's socket (--direct, no Miniflare entry Worker)" : ""}; every variant forwards to the same origin Worker through a service binding. Command: \`npm run bench\`.`,
       "",
       results,
       "",
@@ -467,10 +549,11 @@ async function main(): Promise<void> {
     const text = `${lines.join("\n").trimEnd()}\n`;
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     // Only a full run replaces the recorded results; a --scenarios run just prints.
-    if (only) console.log(`\n${text}\nPartial run (--scenarios) in ${seconds} s; bench/RESULTS.md left as it was.`);
+    const file = `bench/RESULTS${flags.instructions ? "-instructions" : ""}${flags.direct ? "-direct" : ""}.md`;
+    if (only) console.log(`\n${text}\nPartial run (--scenarios) in ${seconds} s; ${file} left as it was.`);
     else {
-      writeFileSync(`${ROOT}bench/RESULTS.md`, text);
-      console.log(`\n${text}\nWritten to bench/RESULTS.md in ${seconds} s.`);
+      writeFileSync(`${ROOT}${file}`, text);
+      console.log(`\n${text}\nWritten to ${file} in ${seconds} s.`);
     }
   } finally {
     await Promise.all([...instances.values()].map(({ mf }) => mf.dispose()));

@@ -62,7 +62,9 @@ describe("the forwarded request", () => {
     const { appId, token } = await newSession();
     const seen: string[] = [];
     const ORIGIN = {
-      fetch: async (request: Request) => {
+      // A Fetcher takes what fetch() takes: a Request, or a URL and an init.
+      fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+        const request = new Request(input, init);
         seen.push(`${request.url} ${request.headers.get("x-auth-user-id")}`);
         return new Response("from binding");
       },
