@@ -25,12 +25,23 @@ export interface GatewayDeps {
   readonly now: () => number;
 }
 
-/** A CORS preflight carries no credentials by design (Fetch standard), so it cannot be checked. */
+/**
+ * Headers by which frameworks let a request claim another method. A browser never sends one on
+ * a preflight; an origin that honours one would run an unauthenticated `OPTIONS` as `DELETE`.
+ */
+const METHOD_OVERRIDES = ["x-http-method-override", "x-http-method", "x-method-override"] as const;
+
+/**
+ * A CORS preflight carries no credentials by design (Fetch standard), so it cannot be checked.
+ * One that also asks for another method is no preflight, and needs a token like any request.
+ */
 function isPreflight(request: Request): boolean {
+  const { headers } = request;
   return (
     request.method === "OPTIONS" &&
-    request.headers.has("origin") &&
-    request.headers.has("access-control-request-method")
+    headers.has("origin") &&
+    headers.has("access-control-request-method") &&
+    !METHOD_OVERRIDES.some((name) => headers.has(name))
   );
 }
 

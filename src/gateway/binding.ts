@@ -51,13 +51,20 @@ function decodeFormComponent(text: string, source: string): string {
 }
 
 /**
+ * Pair separators. WHATWG and most servers split on `&` only, but some (Python before 3.10,
+ * several older frameworks) also split on `;`, so `?x=1;userId=B` names user B to them. Splitting
+ * on both here means that no reading of the text can find an identity the gateway did not check.
+ */
+const PAIR_SEPARATOR = /[&;]/;
+
+/**
  * `application/x-www-form-urlencoded` pairs (the query uses the same syntax). Only names are
  * decoded for every pair; a value is decoded only when its name is an identity field, so a
  * stray `%` in an unrelated value is the origin's business.
  */
 function* formPairs(text: string, source: string): Generator<readonly [string, string]> {
   if (text === "") return;
-  for (const part of text.split("&")) {
+  for (const part of text.split(PAIR_SEPARATOR)) {
     if (part === "") continue;
     const equals = part.indexOf("=");
     const rawName = equals < 0 ? part : part.slice(0, equals);

@@ -35,7 +35,16 @@ export function encodeHeaderValue(value: string): string {
   return out;
 }
 
-/** The headers the origin receives. Client-sent `x-auth-*` headers are dropped in any case. */
+/**
+ * A client's claim to be the gateway: `x-auth-*`, and the same with `_` for `-` (CGI, PHP, WSGI
+ * and nginx with `underscores_in_headers` read `X_Auth_User_Id` as `X-Auth-User-Id`).
+ */
+const SPOOFED_IDENTITY = /^x[-_]auth[-_]/;
+
+/**
+ * The headers the origin receives. Client-sent `x-auth-*` headers (and `x_auth_*`) are dropped
+ * in any case.
+ */
 export function forwardedHeaders(
   incoming: Headers,
   identity: ForwardedIdentity,
@@ -44,7 +53,7 @@ export function forwardedHeaders(
   const headers = new Headers(incoming);
   // Read the names from `incoming`, which does not change, and delete from the copy.
   for (const name of incoming.keys()) {
-    if (name.startsWith("x-auth-")) headers.delete(name);
+    if (SPOOFED_IDENTITY.test(name)) headers.delete(name);
   }
   if (!forwardAuthorization) headers.delete("authorization");
   headers.set("x-auth-app-id", identity.appId);

@@ -53,10 +53,13 @@ export function matchAppId(path: string, appRoutes: readonly URLPattern[] | null
 }
 
 const PERCENT_TRIPLET = /%(?![0-9A-Fa-f]{2})/;
+/** C0 controls and DEL: `%00` truncates paths in C-based servers, `%0A` splits log lines. */
+const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
  * Path hygiene on SDK routes: no empty segment (one trailing `/` is allowed), valid
- * percent-encoding, and no segment that decodes to `.` or `..` or holds `/` or `\`. Such paths
+ * percent-encoding, and no segment that decodes to `.` or `..` or holds `/`, `\` or a control
+ * character. Such paths
  * mean different things to different servers, so the gateway refuses them rather than authorize
  * one reading and forward another. Throws `400 BAD_REQUEST`.
  */
@@ -81,5 +84,6 @@ export function checkPathHygiene(path: string): void {
     if (decoded === "." || decoded === ".." || decoded.includes("/") || decoded.includes("\\")) {
       throw badRequest("Path has a dot segment or an encoded separator");
     }
+    if (CONTROL.test(decoded)) throw badRequest("Path has a control character");
   }
 }
