@@ -53,8 +53,8 @@ export function matchAppId(path: string, appRoutes: readonly URLPattern[] | null
 }
 
 const PERCENT_TRIPLET = /%(?![0-9A-Fa-f]{2})/;
-/** C0 controls and DEL: `%00` truncates paths in C-based servers, `%0A` splits log lines. */
-const CONTROL = /[\x00-\x1f\x7f]/;
+/** Controls (C0, DEL, C1): `%00` truncates paths in C-based servers, `%0A` splits log lines. */
+const CONTROL = /\p{Cc}/u;
 
 /**
  * Path hygiene on SDK routes: no empty segment (one trailing `/` is allowed), valid
