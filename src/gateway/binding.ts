@@ -21,6 +21,16 @@ const CLAIM_BY_LOWER_NAME: ReadonlyMap<string, UserClaim> = new Map(
   USER_CLAIMS.map((claim) => [claim.toLowerCase(), claim]),
 );
 
+/**
+ * A field name as some origin may read it: without surrounding whitespace (PHP drops leading
+ * spaces from names) and case-folded both ways, so that every name a case-insensitive server
+ * could take for `userId` is caught: Java's `equalsIgnoreCase` takes `uſerId` (long s) and
+ * `userıd` (dotless i) for it, and `toLowerCase` alone does not.
+ */
+function foldName(name: string): string {
+  return name.trim().toUpperCase().toLowerCase();
+}
+
 /** `userId[]`, `userId[0]`, `UserID[x]`: forms some origins turn into arrays or objects. */
 const BRACKET_FORM = /^(userid|appuserid|customerid)\s*\[/;
 
@@ -31,7 +41,7 @@ const BRACKET_FORM = /^(userid|appuserid|customerid)\s*\[/;
 function collectPairs(pairs: Iterable<readonly [string, unknown]>, source: string, out: NamedIdentity[]): void {
   const seen = new Set<UserClaim>();
   for (const [name, value] of pairs) {
-    const lower = name.toLowerCase();
+    const lower = foldName(name);
     if (BRACKET_FORM.test(lower)) throw badRequest(`Identity field in bracket form in the ${source}`);
     const claim = CLAIM_BY_LOWER_NAME.get(lower);
     if (claim === undefined) continue;
@@ -69,7 +79,8 @@ function* formPairs(text: string, source: string): Generator<readonly [string, s
     const equals = part.indexOf("=");
     const rawName = equals < 0 ? part : part.slice(0, equals);
     const name = decodeFormComponent(rawName, source);
-    if (!CLAIM_BY_LOWER_NAME.has(name.toLowerCase()) && !BRACKET_FORM.test(name.toLowerCase())) {
+    const folded = foldName(name);
+    if (!CLAIM_BY_LOWER_NAME.has(folded) && !BRACKET_FORM.test(folded)) {
       yield [name, ""];
       continue;
     }
@@ -84,7 +95,7 @@ function collectJson(bytes: Uint8Array, out: NamedIdentity[]): void {
   if (members === null) return;
   const seen = new Set<UserClaim>();
   for (const member of members) {
-    const claim = CLAIM_BY_LOWER_NAME.get(member.name.toLowerCase());
+    const claim = CLAIM_BY_LOWER_NAME.get(foldName(member.name));
     if (claim === undefined) continue;
     if (seen.has(claim)) throw badRequest(`${claim} given more than once in the body`);
     seen.add(claim);

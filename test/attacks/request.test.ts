@@ -35,6 +35,8 @@ describe("request binding", () => {
     ['{"userId":"user-2","userId":"user-1"}', "userId given more than once in the body"],
     ['{"userId":"user-1","USERID":"user-2"}', "userId given more than once in the body"],
     ['{"userId":"user-1","user\\u0049d":"user-2"}', "userId given more than once in the body"],
+    ['{"userId":"user-1","u\u017ferId":"user-2"}', "userId given more than once in the body"],
+    ['{"userId":"user-1"," userId":"user-2"}', "userId given more than once in the body"],
     ['{"userId":true}', "userId in the body must be a string or a number"],
     ['{"userId":null}', "userId in the body must be a string or a number"],
     ['{"userId":["user-1"]}', "userId in the body must be a string or a number"],
@@ -102,6 +104,12 @@ describe("request binding", () => {
     ["?userId=user%2D2", 401],
     ["?userId=user-1%00", 401],
     ["?appUserId=user-1", 401],
+    ["?u%C5%BFerId=user-2", 401], // long s: Java's equalsIgnoreCase reads userId
+    ["?user%C4%B1d=user-2", 401], // dotless i: upper-cases to I
+    ["?customer%C4%B1d=user-2", 401],
+    ["?%20userId=user-2", 401], // PHP drops leading spaces from names
+    ["?userId%20=user-2", 401],
+    ["?userId=user-1&%20userId=user-2", 400],
   ])("refuses the query %s", async (query, status) => {
     const { appId, token } = await newSession();
     const res = await gateway(`/app/${appId}/x${query}`, withToken(token));
