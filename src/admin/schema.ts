@@ -11,6 +11,7 @@ import {
   checkRecord,
   type FieldError,
   fieldErrors,
+  POLICY_FIELDS,
   WRITABLE_FIELDS,
 } from "../apps/record.ts";
 import { GatewayError } from "../errors.ts";
@@ -30,6 +31,7 @@ const PutBody = v.strictObject(
     secret: v.optional(WRITABLE_FIELDS.secret),
     secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
     clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
+    ...POLICY_FIELDS,
   },
   OBJECT_MESSAGE,
 );
@@ -40,6 +42,7 @@ const PatchBody = v.strictObject(
     secret: v.optional(WRITABLE_FIELDS.secret),
     secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
     clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
+    ...POLICY_FIELDS,
   },
   OBJECT_MESSAGE,
 );

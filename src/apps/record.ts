@@ -15,6 +15,12 @@ export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 export const DEFAULT_SECRET_ENCODING: SecretEncoding = "base64";
 
+/** Longest token lifetime a record may allow (`maxTokenLifetimeSeconds`): one year. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 31_536_000;
+/** `issuer` and `audience`: at most this many values of at most this many characters. */
+export const MAX_POLICY_VALUES = 3;
+export const MAX_POLICY_VALUE_CHARS = 128;
+
 /** `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`: CONTRACT section 1. */
 export const APP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -22,7 +28,38 @@ export function appKey(appId: string): string {
   return `${APP_KEY_PREFIX}${appId}`;
 }
 
-/** The fields an operator writes (CONTRACT section 2), each with its type rule. */
+const POLICY_VALUE = v.pipe(
+  v.string("must be a string or a list of strings"),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(MAX_POLICY_VALUE_CHARS, `must be at most ${MAX_POLICY_VALUE_CHARS} characters`),
+  v.check((value) => value.isWellFormed() && !/\p{Cc}/u.test(value), "must be text without control characters"),
+);
+
+/** One value, or a list of 1 to 3 distinct values, any of which the token's claim may match. */
+const POLICY_VALUES = v.union(
+  [
+    POLICY_VALUE,
+    v.pipe(
+      v.array(POLICY_VALUE, "must be a string or a list of strings"),
+      v.minLength(1, "must list at least one value"),
+      v.maxLength(MAX_POLICY_VALUES, `must list at most ${MAX_POLICY_VALUES} values`),
+      v.check((values) => new Set(values).size === values.length, "must not list a value twice"),
+    ),
+  ],
+  "must be a string or a list of 1 to 3 strings",
+);
+
+/** ISO 8601 with a time zone (`2026-11-22T10:00:00Z`), so that every isolate reads one instant. */
+const ISO_INSTANT =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** `Date.parse` rolls `2026-02-31` over into March; a policy date must exist as written. */
+function isCalendarDate(value: string): boolean {
+  const [year, month, day] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** The fields an operator writes (CONTRACT section 2, and the token policy of issue 6). */
 export const WRITABLE_FIELDS = {
   jwtEnabled: v.boolean("must be a boolean"),
   secret: v.string("must be a string"),
@@ -33,6 +70,31 @@ export const WRITABLE_FIELDS = {
     v.minValue(0, `must be from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}`),
     v.maxValue(MAX_CLOCK_TOLERANCE_SECONDS, `must be from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}`),
   ),
+  issuer: POLICY_VALUES,
+  audience: POLICY_VALUES,
+  requireExp: v.boolean("must be a boolean"),
+  maxTokenLifetimeSeconds: v.pipe(
+    v.number("must be a number"),
+    v.integer("must be a whole number"),
+    v.minValue(1, `must be from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`),
+    v.maxValue(MAX_TOKEN_LIFETIME_SECONDS, `must be from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`),
+  ),
+  tokensNotBefore: v.pipe(
+    v.string("must be an ISO 8601 date and time"),
+    v.check(
+      (value) => ISO_INSTANT.test(value) && isCalendarDate(value) && Number.isFinite(Date.parse(value)),
+      "must be an ISO 8601 date and time with a time zone, e.g. 2026-11-22T10:00:00Z",
+    ),
+  ),
+};
+
+/** The optional token-policy fields, as the stored record and both admin bodies take them. */
+export const POLICY_FIELDS = {
+  issuer: v.optional(WRITABLE_FIELDS.issuer),
+  audience: v.optional(WRITABLE_FIELDS.audience),
+  requireExp: v.optional(WRITABLE_FIELDS.requireExp),
+  maxTokenLifetimeSeconds: v.optional(WRITABLE_FIELDS.maxTokenLifetimeSeconds),
+  tokensNotBefore: v.optional(WRITABLE_FIELDS.tokensNotBefore),
 };
 
 const StoredRecordSchema = v.strictObject({
@@ -40,6 +102,7 @@ const StoredRecordSchema = v.strictObject({
   secret: v.optional(WRITABLE_FIELDS.secret),
   secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
   clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
+  ...POLICY_FIELDS,
   createdAt: v.optional(v.string()),
   updatedAt: v.optional(v.string()),
 });
@@ -67,6 +130,56 @@ function objectIssueMessage(issue: v.BaseIssue<unknown>, path: string): string {
   return issue.expected === "never" ? "is not a writable field" : "is required";
 }
 
+/**
+ * What a token must also satisfy, beyond the v1 rules. Every field's default (`null`, `false`)
+ * leaves v1 behaviour unchanged.
+ */
+export interface TokenPolicy {
+  /** `iss` must be one of these. */
+  readonly issuers: readonly string[] | null;
+  /** `aud` (a string or a list) must hold one of these. */
+  readonly audiences: readonly string[] | null;
+  readonly requireExp: boolean;
+  /** `exp − iat` at most this; both then required. */
+  readonly maxTokenLifetimeSeconds: number | null;
+  /** Unix seconds: a token issued before this (or without `iat`) is refused. */
+  readonly tokensNotBefore: number | null;
+}
+
+export const V1_POLICY: TokenPolicy = {
+  issuers: null,
+  audiences: null,
+  requireExp: false,
+  maxTokenLifetimeSeconds: null,
+  tokensNotBefore: null,
+};
+
+function listOf(value: string | readonly string[] | undefined): readonly string[] | null {
+  if (value === undefined) return null;
+  return typeof value === "string" ? [value] : value;
+}
+
+/** The policy a record sets; the v1 policy (the same object) when it sets none. */
+export function tokenPolicy(record: AppRecord): TokenPolicy {
+  const { issuer, audience, requireExp, maxTokenLifetimeSeconds, tokensNotBefore } = record;
+  if (
+    issuer === undefined &&
+    audience === undefined &&
+    !requireExp &&
+    maxTokenLifetimeSeconds === undefined &&
+    tokensNotBefore === undefined
+  ) {
+    return V1_POLICY;
+  }
+  return {
+    issuers: listOf(issuer),
+    audiences: listOf(audience),
+    requireExp: requireExp ?? false,
+    maxTokenLifetimeSeconds: maxTokenLifetimeSeconds ?? null,
+    tokensNotBefore: tokensNotBefore === undefined ? null : Date.parse(tokensNotBefore) / 1000,
+  };
+}
+
 /** An app record checked and ready for the gateway: the key bytes are derived once. */
 export interface CheckedAppRecord {
   readonly jwtEnabled: boolean;
@@ -74,6 +187,7 @@ export interface CheckedAppRecord {
   readonly keyBytes: Uint8Array | null;
   readonly secretEncoding: SecretEncoding;
   readonly clockToleranceSeconds: number;
+  readonly policy: TokenPolicy;
 }
 
 /**
@@ -100,6 +214,7 @@ export function checkRecord(record: AppRecord): { record: CheckedAppRecord } | {
       keyBytes,
       secretEncoding,
       clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+      policy: tokenPolicy(record),
     },
   };
 }

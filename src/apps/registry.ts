@@ -24,9 +24,18 @@ export interface AppView {
   readonly secretEncoding: string;
   readonly secretFingerprint: string | null;
   readonly clockToleranceSeconds: number;
+  // The token policy (issue 6), shown only when the record sets it: a v1 record's view is v1's.
+  readonly issuer?: string | readonly string[];
+  readonly audience?: string | readonly string[];
+  readonly requireExp?: boolean;
+  readonly maxTokenLifetimeSeconds?: number;
+  readonly tokensNotBefore?: string;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
 }
+
+/** Workers KV refuses metadata over 1,024 bytes of JSON. */
+export const MAX_METADATA_BYTES = 1024;
 
 /** The view of a record whose key bytes (`null` without a secret) are known. */
 export async function appView(appId: string, record: AppRecord, keyBytes: Uint8Array | null): Promise<AppView> {
@@ -36,6 +45,11 @@ export async function appView(appId: string, record: AppRecord, keyBytes: Uint8A
     secretEncoding: record.secretEncoding ?? DEFAULT_SECRET_ENCODING,
     secretFingerprint: keyBytes ? await secretFingerprint(keyBytes) : null,
     clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+    ...(record.issuer !== undefined ? { issuer: record.issuer } : {}),
+    ...(record.audience !== undefined ? { audience: record.audience } : {}),
+    ...(record.requireExp !== undefined ? { requireExp: record.requireExp } : {}),
+    ...(record.maxTokenLifetimeSeconds !== undefined ? { maxTokenLifetimeSeconds: record.maxTokenLifetimeSeconds } : {}),
+    ...(record.tokensNotBefore !== undefined ? { tokensNotBefore: record.tokensNotBefore } : {}),
     createdAt: record.createdAt ?? null,
     updatedAt: record.updatedAt ?? null,
   };
@@ -74,10 +88,14 @@ export class AppRegistry {
     }
   }
 
-  /** Writes the whole record, with its view as the key's metadata. */
+  /**
+   * Writes the whole record, with its view as the key's metadata when the view fits KV's limit
+   * (long issuer and audience lists may not); without it, listing reads that one record.
+   */
   async put(appId: string, record: AppRecord, view: AppView): Promise<void> {
+    const fits = new TextEncoder().encode(JSON.stringify(view)).byteLength <= MAX_METADATA_BYTES;
     try {
-      await this.#kv.put(appKey(appId), JSON.stringify(record), { metadata: view });
+      await this.#kv.put(appKey(appId), JSON.stringify(record), fits ? { metadata: view } : {});
     } catch {
       throw configUnavailable("KV write failed");
     }

@@ -8,7 +8,7 @@
 
 import { GatewayError } from "../errors.ts";
 import { importHs256Key } from "../token/hs256.ts";
-import { appKey, parseStoredRecord, RecordError } from "./record.ts";
+import { appKey, parseStoredRecord, RecordError, type TokenPolicy } from "./record.ts";
 
 /** The one KV call the store makes: a tiny seam so tests can count or fail reads. */
 export interface AppRecordSource {
@@ -22,6 +22,7 @@ export interface ResolvedApp {
   /** The imported HS256 key; `null` only when the record has no secret (JWT off). */
   readonly key: CryptoKey | null;
   readonly clockToleranceSeconds: number;
+  readonly policy: TokenPolicy;
 }
 
 /** Bounds isolate memory (128 MB per isolate): about 1 KB an entry, so at most ~10 MB. */
@@ -104,6 +105,7 @@ export class AppStore {
         jwtEnabled: record.jwtEnabled,
         key: record.keyBytes ? await importHs256Key(record.keyBytes) : null,
         clockToleranceSeconds: record.clockToleranceSeconds,
+        policy: record.policy,
       };
     } catch (error) {
       if (error instanceof RecordError) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: error.message });

@@ -92,6 +92,7 @@ export async function handleSdkRequest(
       appId,
       clockToleranceSeconds: app.clockToleranceSeconds,
       now,
+      policy: app.policy,
     });
     deps.tokens.set(token, app, verified);
   }

@@ -3,6 +3,7 @@
  * been verified. The clock is a parameter so tests freeze time without mocks.
  */
 
+import type { TokenPolicy } from "../apps/record.ts";
 import { GatewayError, invalidTokenError } from "../errors.ts";
 import { ownMember } from "./json.ts";
 
@@ -38,6 +39,51 @@ export function checkTimeClaims(payload: Record<string, unknown>, { now, clockTo
     (iat !== undefined && iat > now + clockToleranceSeconds)
   ) {
     throw invalidTokenError("TIME_CONSTRAINT_FAILURE");
+  }
+}
+
+/**
+ * The app's token policy (issue 6), after `checkTimeClaims`: claims the policy requires must be
+ * present (`38 PAYLOAD_CONTENT_MISSING`: `exp` under `requireExp`, `exp` and `iat` under
+ * `maxTokenLifetimeSeconds`, `iss` and `aud` when the app names them); a lifetime over the
+ * maximum, or `iat` before `tokensNotBefore` (or no `iat` then) is `38 TIME_CONSTRAINT_FAILURE`.
+ * Whether `iss` and `aud` match is `checkIssuerAndAudience`, after the app and user claims.
+ */
+export function checkPolicyClaims(payload: Record<string, unknown>, policy: TokenPolicy): void {
+  const exp = numericDate(payload, "exp");
+  const iat = numericDate(payload, "iat");
+  const needsLifetime = policy.maxTokenLifetimeSeconds !== null;
+  if (
+    ((policy.requireExp || needsLifetime) && exp === undefined) ||
+    (needsLifetime && iat === undefined) ||
+    (policy.issuers !== null && typeof ownMember(payload, "iss") !== "string") ||
+    (policy.audiences !== null && !isAudience(ownMember(payload, "aud")))
+  ) {
+    throw invalidTokenError("PAYLOAD_CONTENT_MISSING");
+  }
+  if (
+    (needsLifetime && (exp as number) - (iat as number) > (policy.maxTokenLifetimeSeconds as number)) ||
+    (policy.tokensNotBefore !== null && (iat === undefined || iat < policy.tokensNotBefore))
+  ) {
+    throw invalidTokenError("TIME_CONSTRAINT_FAILURE");
+  }
+}
+
+/** `aud` as RFC 7519 section 4.1.3 allows it: one string, or a non-empty list of strings. */
+function isAudience(value: unknown): value is string | string[] {
+  if (typeof value === "string") return true;
+  return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === "string");
+}
+
+/** `iss` must be one of the app's issuers and `aud` hold one of its audiences: else `38 IDENTIFIER_MISMATCH`. */
+export function checkIssuerAndAudience(payload: Record<string, unknown>, policy: TokenPolicy): void {
+  if (policy.issuers !== null && !policy.issuers.includes(payload.iss as string)) {
+    throw invalidTokenError("IDENTIFIER_MISMATCH");
+  }
+  if (policy.audiences !== null) {
+    const aud = payload.aud as string | string[];
+    const audiences = typeof aud === "string" ? [aud] : aud;
+    if (!audiences.some((value) => policy.audiences?.includes(value))) throw invalidTokenError("IDENTIFIER_MISMATCH");
   }
 }
 

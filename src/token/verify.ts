@@ -5,7 +5,8 @@
  */
 
 import { invalidTokenError } from "../errors.ts";
-import { checkAppClaims, checkTimeClaims } from "./claims.ts";
+import type { TokenPolicy } from "../apps/record.ts";
+import { checkAppClaims, checkIssuerAndAudience, checkPolicyClaims, checkTimeClaims } from "./claims.ts";
 import { verifyHs256 } from "./hs256.ts";
 import { checkHs256Header, type ParsedJws, parseCompactJws } from "./jws.ts";
 
@@ -28,6 +29,8 @@ export interface AppTokenOptions {
   readonly clockToleranceSeconds: number;
   /** Now, in Unix seconds. */
   readonly now: number;
+  /** The app's token policy (issue 6); `V1_POLICY` adds nothing to v1. */
+  readonly policy: TokenPolicy;
 }
 
 export interface VerifiedToken {
@@ -37,10 +40,15 @@ export interface VerifiedToken {
   readonly userId: string;
 }
 
-/** Verifies an SDK token for one app: signature, time claims, then the app and user claims. */
+/**
+ * Verifies an SDK token for one app: signature, time claims, the policy's required claims and
+ * limits, the app and user claims, then issuer and audience.
+ */
 export async function verifyAppToken(token: string, options: AppTokenOptions): Promise<VerifiedToken> {
   const { payload, payloadSegment } = await verifyHs256Jws(token, options.key);
   checkTimeClaims(payload, options);
+  checkPolicyClaims(payload, options.policy);
   const userId = checkAppClaims(payload, options.appId);
+  checkIssuerAndAudience(payload, options.policy);
   return { claims: payload, payloadSegment, userId };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { V1_POLICY } from "../../src/apps/record.ts";
 import { AppStore } from "../../src/apps/store.ts";
 import { parseConfig } from "../../src/config.ts";
 import { handleSdkRequest } from "../../src/gateway/authenticate.ts";
@@ -84,7 +85,7 @@ describe("the verified-token cache, with a controlled clock", () => {
 
   it("keeps neither long tokens nor more than its bound", async () => {
     const cache = new VerifiedTokenCache(2);
-    const app = { appId: "A", jwtEnabled: true, key: null, clockToleranceSeconds: 0 };
+    const app = { appId: "A", jwtEnabled: true, key: null, clockToleranceSeconds: 0, policy: V1_POLICY };
     const verified = { claims: {}, payloadSegment: "e30", userId: "u" };
     cache.set("x".repeat(MAX_CACHED_TOKEN_CHARS + 1), app, verified);
     expect(cache.size).toBe(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseStoredRecord, RecordError } from "../../src/apps/record.ts";
+import { parseStoredRecord, RecordError, V1_POLICY } from "../../src/apps/record.ts";
 import { deriveKeyBytes, SecretError } from "../../src/apps/secret.ts";
 import { type AppRecordSource, AppStore } from "../../src/apps/store.ts";
 import { GatewayError } from "../../src/errors.ts";
@@ -66,6 +66,7 @@ describe("parseStoredRecord", () => {
       keyBytes: KEY_BYTES,
       secretEncoding: "base64",
       clockToleranceSeconds: 60,
+      policy: V1_POLICY,
     });
     expect(parseStoredRecord('{"jwtEnabled":false}')).toMatchObject({ jwtEnabled: false, keyBytes: null });
   });

@@ -1,5 +1,6 @@
 import { base64url, compactVerify, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { V1_POLICY } from "../../src/apps/record.ts";
 import type { GatewayError } from "../../src/errors.ts";
 import { decodeBase64url } from "../../src/token/base64url.ts";
 import { checkAppClaims, checkTimeClaims } from "../../src/token/claims.ts";
@@ -173,7 +174,7 @@ describe("verifyHs256Jws", () => {
     const noneHeader = await signRaw('{"alg":"none"}', '{"appId":"A","userId":"u"}', OTHER_KEY_BYTES);
     expect(await rejectionOf(() => verifyHs256Jws(noneHeader, key))).toBe("HEADER_TYPE_INCOMPATIBLE");
     const expiredForged = await signRaw('{"alg":"HS256"}', '{"appId":"A","userId":"u","exp":1}', OTHER_KEY_BYTES);
-    const options = { key, appId: "A", clockToleranceSeconds: 0, now: 2_000_000_000 };
+    const options = { key, appId: "A", clockToleranceSeconds: 0, now: 2_000_000_000, policy: V1_POLICY };
     expect(await rejectionOf(() => verifyAppToken(expiredForged, options))).toBe("INVALID_SIGNATURE");
     const expired = await signSegments(base64url.encode('{"alg":"HS256"}'), base64url.encode('{"exp":1}'));
     expect(await rejectionOf(() => verifyAppToken(expired, options))).toBe("TOKEN_EXPIRED");
