@@ -48,7 +48,9 @@ export async function appView(appId: string, record: AppRecord, keyBytes: Uint8A
     ...(record.issuer !== undefined ? { issuer: record.issuer } : {}),
     ...(record.audience !== undefined ? { audience: record.audience } : {}),
     ...(record.requireExp !== undefined ? { requireExp: record.requireExp } : {}),
-    ...(record.maxTokenLifetimeSeconds !== undefined ? { maxTokenLifetimeSeconds: record.maxTokenLifetimeSeconds } : {}),
+    ...(record.maxTokenLifetimeSeconds !== undefined
+      ? { maxTokenLifetimeSeconds: record.maxTokenLifetimeSeconds }
+      : {}),
     ...(record.tokensNotBefore !== undefined ? { tokensNotBefore: record.tokensNotBefore } : {}),
     createdAt: record.createdAt ?? null,
     updatedAt: record.updatedAt ?? null,

@@ -4,8 +4,8 @@
  * forged token can only ever learn `38 INVALID_SIGNATURE`.
  */
 
-import { invalidTokenError } from "../errors.ts";
 import type { TokenPolicy } from "../apps/record.ts";
+import { invalidTokenError } from "../errors.ts";
 import { checkAppClaims, checkIssuerAndAudience, checkPolicyClaims, checkTimeClaims } from "./claims.ts";
 import { verifyHs256 } from "./hs256.ts";
 import { checkHs256Header, type ParsedJws, parseCompactJws } from "./jws.ts";
