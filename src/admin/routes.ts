@@ -82,6 +82,12 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     const existing = await registry.get(appId);
     if (existing === null) throw new GatewayError("APP_NOT_FOUND");
     const record: AppRecord = { ...existing, ...fields, updatedAt: new Date(deps.now()).toISOString() };
+    // The mode field the PATCH names decides: a v1 client's jwtEnabled replaces a stored
+    // enforcement, and an enforcement sets jwtEnabled to match (report and enforce are true).
+    if (fields.jwtEnabled !== undefined && fields.enforcement === undefined) delete record.enforcement;
+    if (fields.enforcement !== undefined && fields.jwtEnabled === undefined && record.jwtEnabled !== undefined) {
+      record.jwtEnabled = fields.enforcement !== "off";
+    }
     return jsonResponse(await write("patch", appId, record));
   });
 

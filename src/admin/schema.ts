@@ -27,7 +27,9 @@ const OBJECT_MESSAGE = "must be a JSON object of writable fields";
 
 const PutBody = v.strictObject(
   {
-    jwtEnabled: WRITABLE_FIELDS.jwtEnabled,
+    // One of the two is required; the merged record's check says so (`checkRecord`).
+    jwtEnabled: v.optional(WRITABLE_FIELDS.jwtEnabled),
+    enforcement: v.optional(WRITABLE_FIELDS.enforcement),
     secret: v.optional(WRITABLE_FIELDS.secret),
     secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
     clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
@@ -39,6 +41,7 @@ const PutBody = v.strictObject(
 const PatchBody = v.strictObject(
   {
     jwtEnabled: v.optional(WRITABLE_FIELDS.jwtEnabled),
+    enforcement: v.optional(WRITABLE_FIELDS.enforcement),
     secret: v.optional(WRITABLE_FIELDS.secret),
     secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
     clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),

@@ -62,6 +62,7 @@ function isCalendarDate(value: string): boolean {
 /** The fields an operator writes (CONTRACT section 2, and the token policy of issue 6). */
 export const WRITABLE_FIELDS = {
   jwtEnabled: v.boolean("must be a boolean"),
+  enforcement: v.picklist(["off", "report", "enforce"], 'must be "off", "report" or "enforce"'),
   secret: v.string("must be a string"),
   secretEncoding: v.picklist(["base64", "utf8"], 'must be "base64" or "utf8"'),
   clockToleranceSeconds: v.pipe(
@@ -98,7 +99,8 @@ export const POLICY_FIELDS = {
 };
 
 const StoredRecordSchema = v.strictObject({
-  jwtEnabled: WRITABLE_FIELDS.jwtEnabled,
+  jwtEnabled: v.optional(WRITABLE_FIELDS.jwtEnabled),
+  enforcement: v.optional(WRITABLE_FIELDS.enforcement),
   secret: v.optional(WRITABLE_FIELDS.secret),
   secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
   clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
@@ -180,9 +182,25 @@ export function tokenPolicy(record: AppRecord): TokenPolicy {
   };
 }
 
+/** `off`: no token check; `report`: check fully, forward either way; `enforce`: v1's `jwtEnabled: true`. */
+export type Enforcement = "off" | "report" | "enforce";
+
+/**
+ * The record's mode: `enforcement` when set, else `jwtEnabled` (`true` → `enforce`, `false` →
+ * `off`). `undefined` when the record has neither, or the two disagree.
+ */
+export function enforcementOf(record: Pick<AppRecord, "jwtEnabled" | "enforcement">): Enforcement | undefined {
+  const { jwtEnabled, enforcement } = record;
+  if (enforcement === undefined) return jwtEnabled === undefined ? undefined : jwtEnabled ? "enforce" : "off";
+  if (jwtEnabled !== undefined && jwtEnabled !== (enforcement !== "off")) return undefined;
+  return enforcement;
+}
+
 /** An app record checked and ready for the gateway: the key bytes are derived once. */
 export interface CheckedAppRecord {
+  /** True unless `enforcement` is `off`: a token is checked (and in `report` mode, only reported). */
   readonly jwtEnabled: boolean;
+  readonly enforcement: Enforcement;
   /** The HMAC key, or `null` when the record has no secret (only when JWT is off). */
   readonly keyBytes: Uint8Array | null;
   readonly secretEncoding: SecretEncoding;
@@ -196,8 +214,22 @@ export interface CheckedAppRecord {
  */
 export function checkRecord(record: AppRecord): { record: CheckedAppRecord } | { errors: FieldError[] } {
   const secretEncoding = record.secretEncoding ?? DEFAULT_SECRET_ENCODING;
-  if (record.jwtEnabled && record.secret === undefined) {
-    return { errors: [{ path: "secret", message: "is required when jwtEnabled is true" }] };
+  const enforcement = enforcementOf(record);
+  if (enforcement === undefined) {
+    return record.jwtEnabled === undefined && record.enforcement === undefined
+      ? { errors: [{ path: "jwtEnabled", message: "is required" }] }
+      : {
+          errors: [
+            { path: "enforcement", message: "contradicts jwtEnabled (off is false, report and enforce are true)" },
+          ],
+        };
+  }
+  if (enforcement !== "off" && record.secret === undefined) {
+    const message =
+      record.enforcement === undefined
+        ? "is required when jwtEnabled is true"
+        : "is required when enforcement is report or enforce";
+    return { errors: [{ path: "secret", message }] };
   }
   let keyBytes: Uint8Array | null = null;
   if (record.secret !== undefined) {
@@ -210,7 +242,8 @@ export function checkRecord(record: AppRecord): { record: CheckedAppRecord } | {
   }
   return {
     record: {
-      jwtEnabled: record.jwtEnabled,
+      jwtEnabled: enforcement !== "off",
+      enforcement,
       keyBytes,
       secretEncoding,
       clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,

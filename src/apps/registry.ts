@@ -12,6 +12,8 @@ import {
   checkRecord,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_SECRET_ENCODING,
+  type Enforcement,
+  enforcementOf,
   parseRecordText,
   RecordError,
   secretFingerprint,
@@ -21,6 +23,8 @@ import {
 export interface AppView {
   readonly appId: string;
   readonly jwtEnabled: boolean;
+  /** `null` only for a stored record whose two fields disagree (the gateway answers 503 for it). */
+  readonly enforcement: Enforcement | null;
   readonly secretEncoding: string;
   readonly secretFingerprint: string | null;
   readonly clockToleranceSeconds: number;
@@ -39,9 +43,11 @@ export const MAX_METADATA_BYTES = 1024;
 
 /** The view of a record whose key bytes (`null` without a secret) are known. */
 export async function appView(appId: string, record: AppRecord, keyBytes: Uint8Array | null): Promise<AppView> {
+  const enforcement = enforcementOf(record) ?? null;
   return {
     appId,
-    jwtEnabled: record.jwtEnabled,
+    jwtEnabled: enforcement === null ? (record.jwtEnabled ?? false) : enforcement !== "off",
+    enforcement,
     secretEncoding: record.secretEncoding ?? DEFAULT_SECRET_ENCODING,
     secretFingerprint: keyBytes ? await secretFingerprint(keyBytes) : null,
     clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,

@@ -8,7 +8,7 @@
 
 import { GatewayError } from "../errors.ts";
 import { importHs256Key } from "../token/hs256.ts";
-import { appKey, parseStoredRecord, RecordError, type TokenPolicy } from "./record.ts";
+import { appKey, type Enforcement, parseStoredRecord, RecordError, type TokenPolicy } from "./record.ts";
 
 /** The one KV call the store makes: a tiny seam so tests can count or fail reads. */
 export interface AppRecordSource {
@@ -19,6 +19,7 @@ export interface AppRecordSource {
 export interface ResolvedApp {
   readonly appId: string;
   readonly jwtEnabled: boolean;
+  readonly enforcement: Enforcement;
   /** The imported HS256 key; `null` only when the record has no secret (JWT off). */
   readonly key: CryptoKey | null;
   readonly clockToleranceSeconds: number;
@@ -103,6 +104,7 @@ export class AppStore {
       return {
         appId,
         jwtEnabled: record.jwtEnabled,
+        enforcement: record.enforcement,
         key: record.keyBytes ? await importHs256Key(record.keyBytes) : null,
         clockToleranceSeconds: record.clockToleranceSeconds,
         policy: record.policy,

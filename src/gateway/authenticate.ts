@@ -6,14 +6,15 @@
  */
 
 import { APP_ID_PATTERN } from "../apps/record.ts";
-import type { AppStore } from "../apps/store.ts";
+import type { AppStore, ResolvedApp } from "../apps/store.ts";
 import type { Env, GatewayConfig } from "../config.ts";
-import { badRequest, GatewayError } from "../errors.ts";
+import { badRequest, ERROR_CATALOGUE, GatewayError } from "../errors.ts";
+import { logEvent } from "../log.ts";
 import { checkTimeClaims } from "../token/claims.ts";
 import { type VerifiedToken, verifyAppToken } from "../token/verify.ts";
-import { bindRequestIdentity } from "./binding.ts";
+import { bindRequestIdentity, checkRequestIdentities, readRequestIdentities } from "./binding.ts";
 import { bearerToken } from "./credentials.ts";
-import { forwardToOrigin } from "./forward.ts";
+import { type ForwardedIdentity, type ForwardInput, forwardToOrigin } from "./forward.ts";
 import { checkPathHygiene, matchAppId, type RawTarget } from "./paths.ts";
 import type { VerifiedTokenCache } from "./token-cache.ts";
 
@@ -80,22 +81,9 @@ export async function handleSdkRequest(
   }
   if (app.key === null) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "JWT enforced without a key" });
 
-  const token = bearerToken(request.headers.get("authorization"));
-  const now = deps.now() / 1000;
-  let verified: VerifiedToken | undefined = deps.tokens.get(token, app);
-  if (verified) {
-    // Signature and claims were checked under this record; time moves on, so check it again.
-    checkTimeClaims(verified.claims, { now, clockToleranceSeconds: app.clockToleranceSeconds });
-  } else {
-    verified = await verifyAppToken(token, {
-      key: app.key,
-      appId,
-      clockToleranceSeconds: app.clockToleranceSeconds,
-      now,
-      policy: app.policy,
-    });
-    deps.tokens.set(token, app, verified);
-  }
+  if (app.enforcement === "report") return reportAndForward(request, target, env, deps, app);
+
+  const verified = await verifyRequestToken(request, app, deps);
   const { body } = await bindRequestIdentity(request, target.query, verified.claims, config.maxBodyBytes);
   return forwardToOrigin(
     {
@@ -107,4 +95,77 @@ export async function handleSdkRequest(
     config,
     env,
   );
+}
+
+/** The request's bearer token, verified under the app's key and policy (cached per record). */
+async function verifyRequestToken(request: Request, app: ResolvedApp, deps: GatewayDeps): Promise<VerifiedToken> {
+  const token = bearerToken(request.headers.get("authorization"));
+  const now = deps.now() / 1000;
+  const cached = deps.tokens.get(token, app);
+  if (cached) {
+    // Signature and claims were checked under this record; time moves on, so check it again.
+    checkTimeClaims(cached.claims, { now, clockToleranceSeconds: app.clockToleranceSeconds });
+    return cached;
+  }
+  const verified = await verifyAppToken(token, {
+    key: app.key as CryptoKey,
+    appId: app.appId,
+    clockToleranceSeconds: app.clockToleranceSeconds,
+    now,
+    policy: app.policy,
+  });
+  deps.tokens.set(token, app, verified);
+  return verified;
+}
+
+/** A failure that `report` mode forwards: the token's (`38`, `39`, `40`), not the request's. */
+function tokenFailure(error: unknown): string | null {
+  if (!(error instanceof GatewayError)) return null;
+  const { code, reason } = ERROR_CATALOGUE[error.kind];
+  return code === "38" || code === "39" || code === "40" ? `${code} ${reason}` : null;
+}
+
+/**
+ * `enforcement: report` (issue 6): the token and the request binding are checked exactly as in
+ * `enforce`, and the request is forwarded either way, with `X-Auth-Status: ok` or the code and
+ * reason it would have been refused with; the user and claims headers only when all passed.
+ * Each failure is logged. Requests the gateway cannot judge (bad path, ambiguous or oversized
+ * body, a fault) are still refused.
+ */
+async function reportAndForward(
+  request: Request,
+  target: RawTarget,
+  env: Env,
+  deps: GatewayDeps,
+  app: ResolvedApp,
+): Promise<Response> {
+  const { appId } = app;
+  const forward = (body: ForwardInput["body"], identity: ForwardedIdentity) =>
+    forwardToOrigin({ request, pathAndQuery: target.pathAndQuery, body, identity }, deps.config, env);
+  const reported = (error: unknown): string => {
+    const status = tokenFailure(error);
+    if (status === null) throw error;
+    const { code, reason } = ERROR_CATALOGUE[(error as GatewayError).kind];
+    logEvent("info", "reported", { appId, method: request.method, code, reason });
+    return status;
+  };
+
+  let verified: VerifiedToken;
+  try {
+    verified = await verifyRequestToken(request, app, deps);
+  } catch (error) {
+    return forward(request.body, { appId, status: reported(error) });
+  }
+  const named = await readRequestIdentities(request, target.query, deps.config.maxBodyBytes);
+  try {
+    checkRequestIdentities(named, verified.claims);
+  } catch (error) {
+    return forward(named.body, { appId, status: reported(error) });
+  }
+  return forward(named.body, {
+    appId,
+    userId: verified.userId,
+    claimsSegment: verified.payloadSegment,
+    status: "ok",
+  });
 }

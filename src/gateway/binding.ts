@@ -155,13 +155,32 @@ export async function bindRequestIdentity(
   claims: Record<string, unknown>,
   maxBodyBytes: number,
 ): Promise<BindingResult> {
+  const named = await readRequestIdentities(request, query, maxBodyBytes);
+  checkRequestIdentities(named, claims);
+  return named;
+}
+
+/** The identities a request names, and the body to forward. Throws `400`, `413` or `415`. */
+export interface NamedIdentities extends BindingResult {
+  readonly named: readonly NamedIdentity[];
+}
+
+export async function readRequestIdentities(
+  request: Request,
+  query: string,
+  maxBodyBytes: number,
+): Promise<NamedIdentities> {
   const named: NamedIdentity[] = [];
   collectPairs(formPairs(query, "query"), "query", named);
-  const body = await collectBody(request, maxBodyBytes, named);
+  const { body } = await collectBody(request, maxBodyBytes, named);
+  return { named, body };
+}
+
+/** Every named identity must be the token's claim of that name: else `38 IDENTIFIER_MISMATCH`. */
+export function checkRequestIdentities({ named }: NamedIdentities, claims: Record<string, unknown>): void {
   for (const { claim, value } of named) {
     if (ownMember(claims, claim) !== value) throw invalidTokenError("IDENTIFIER_MISMATCH");
   }
-  return body;
 }
 
 async function collectBody(request: Request, maxBodyBytes: number, named: NamedIdentity[]): Promise<BindingResult> {

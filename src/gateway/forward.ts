@@ -14,6 +14,8 @@ export interface ForwardedIdentity {
   readonly userId?: string;
   /** The token's payload segment, base64url, as received. */
   readonly claimsSegment?: string;
+  /** `report` mode only: `ok`, or the code and reason the token would have been refused with. */
+  readonly status?: string;
 }
 
 const UTF8 = new TextEncoder();
@@ -59,6 +61,7 @@ export function forwardedHeaders(
   headers.set("x-auth-app-id", identity.appId);
   if (identity.userId !== undefined) headers.set("x-auth-user-id", encodeHeaderValue(identity.userId));
   if (identity.claimsSegment !== undefined) headers.set("x-auth-claims", identity.claimsSegment);
+  if (identity.status !== undefined) headers.set("x-auth-status", identity.status);
   return headers;
 }
 

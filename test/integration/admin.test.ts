@@ -123,6 +123,8 @@ describe("PUT, GET, PATCH, DELETE /admin/apps/{appId}", () => {
     expect(view).toEqual({
       appId,
       jwtEnabled: true,
+      // Issue 6: the view shows the mode jwtEnabled maps to.
+      enforcement: "enforce",
       secretEncoding: "base64",
       secretFingerprint: await fingerprintOf(KEY_BYTES),
       clockToleranceSeconds: 60,

@@ -169,7 +169,7 @@ describe("tokensNotBefore", () => {
 });
 
 describe("the admin API", () => {
-  it("stores the policy and shows it in the view; a v1 record's view has none of it", async () => {
+  it("stores the policy and shows it in the view; a v1 record's view has none of it (but its mode)", async () => {
     const appId = uniqueAppId();
     const policy = {
       issuer: ["https://a.example", "https://b.example"],
@@ -189,6 +189,7 @@ describe("the admin API", () => {
       [
         "appId",
         "jwtEnabled",
+        "enforcement",
         "secretEncoding",
         "secretFingerprint",
         "clockToleranceSeconds",

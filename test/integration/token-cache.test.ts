@@ -85,7 +85,14 @@ describe("the verified-token cache, with a controlled clock", () => {
 
   it("keeps neither long tokens nor more than its bound", async () => {
     const cache = new VerifiedTokenCache(2);
-    const app = { appId: "A", jwtEnabled: true, key: null, clockToleranceSeconds: 0, policy: V1_POLICY };
+    const app = {
+      appId: "A",
+      jwtEnabled: true,
+      enforcement: "enforce" as const,
+      key: null,
+      clockToleranceSeconds: 0,
+      policy: V1_POLICY,
+    };
     const verified = { claims: {}, payloadSegment: "e30", userId: "u" };
     cache.set("x".repeat(MAX_CACHED_TOKEN_CHARS + 1), app, verified);
     expect(cache.size).toBe(0);

@@ -63,6 +63,7 @@ describe("parseStoredRecord", () => {
   it("applies the defaults of CONTRACT section 2", () => {
     expect(parseStoredRecord(JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64 }))).toEqual({
       jwtEnabled: true,
+      enforcement: "enforce",
       keyBytes: KEY_BYTES,
       secretEncoding: "base64",
       clockToleranceSeconds: 60,
