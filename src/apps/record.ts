@@ -49,6 +49,33 @@ const POLICY_VALUES = v.union(
   "must be a string or a list of 1 to 3 strings",
 );
 
+/** Names JavaScript gives a meaning on every object; neither a claim nor a field may be one. */
+const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype"]);
+
+/** A claim name: any text a JWT may use (`sub`, `https://example.com/tenant`), 1–128 characters. */
+const CLAIM_NAME = v.pipe(
+  v.string("must be a claim name"),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(128, "must be at most 128 characters"),
+  v.check(
+    (value) => value.isWellFormed() && !/\p{Cc}/u.test(value) && !RESERVED_NAMES.has(value),
+    "must be a claim name without control characters",
+  ),
+);
+
+/** A request field name: letters, digits, `_`, `.`, `-`; no brackets, no spaces. */
+const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The request fields bound by default, and their claims: CONTRACT section 3, step 10. */
+export const DEFAULT_REQUEST_BINDINGS: Readonly<Record<string, string>> = Object.freeze({
+  userId: "userId",
+  appUserId: "appUserId",
+  customerId: "customerId",
+});
+export const DEFAULT_USER_CLAIMS: readonly string[] = Object.freeze(["userId", "appUserId", "customerId"]);
+export const MAX_USER_CLAIMS = 5;
+export const MAX_REQUEST_BINDINGS = 5;
+
 /** ISO 8601 with a time zone (`2026-11-22T10:00:00Z`), so that every isolate reads one instant. */
 const ISO_INSTANT =
   /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
@@ -80,6 +107,39 @@ export const WRITABLE_FIELDS = {
     v.minValue(1, `must be from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`),
     v.maxValue(MAX_TOKEN_LIFETIME_SECONDS, `must be from 1 to ${MAX_TOKEN_LIFETIME_SECONDS}`),
   ),
+  appIdClaim: v.nullable(CLAIM_NAME),
+  userClaims: v.pipe(
+    v.array(CLAIM_NAME, "must be a list of claim names"),
+    v.minLength(1, "must list at least one claim"),
+    v.maxLength(MAX_USER_CLAIMS, `must list at most ${MAX_USER_CLAIMS} claims`),
+    v.check((names) => new Set(names).size === names.length, "must not list a claim twice"),
+  ),
+  requestBindings: v.pipe(
+    // valibot's record takes an array for an object (and outputs `{}`): refuse it first.
+    v.custom<object>(
+      (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+      "must map request field names to claim names",
+    ),
+    v.record(
+      v.pipe(
+        v.string(),
+        v.check(
+          (name) => FIELD_NAME.test(name) && !RESERVED_NAMES.has(name),
+          "must be a field name of A-Z a-z 0-9 _ . -",
+        ),
+      ),
+      CLAIM_NAME,
+      "must map request field names to claim names",
+    ),
+    v.check(
+      (map) => Object.keys(map).length <= MAX_REQUEST_BINDINGS,
+      `must bind at most ${MAX_REQUEST_BINDINGS} fields`,
+    ),
+    v.check(
+      (map) => new Set(Object.keys(map).map((name) => name.toLowerCase())).size === Object.keys(map).length,
+      "must not bind one field twice (names match in any case)",
+    ),
+  ),
   tokensNotBefore: v.pipe(
     v.string("must be an ISO 8601 date and time"),
     v.check(
@@ -96,6 +156,9 @@ export const POLICY_FIELDS = {
   requireExp: v.optional(WRITABLE_FIELDS.requireExp),
   maxTokenLifetimeSeconds: v.optional(WRITABLE_FIELDS.maxTokenLifetimeSeconds),
   tokensNotBefore: v.optional(WRITABLE_FIELDS.tokensNotBefore),
+  appIdClaim: v.optional(WRITABLE_FIELDS.appIdClaim),
+  userClaims: v.optional(WRITABLE_FIELDS.userClaims),
+  requestBindings: v.optional(WRITABLE_FIELDS.requestBindings),
 };
 
 const StoredRecordSchema = v.strictObject({
@@ -146,6 +209,12 @@ export interface TokenPolicy {
   readonly maxTokenLifetimeSeconds: number | null;
   /** Unix seconds: a token issued before this (or without `iat`) is refused. */
   readonly tokensNotBefore: number | null;
+  /** The claim that must equal the path's appId; `null`: none (`iss`/`aud` bind the token). */
+  readonly appIdClaim: string | null;
+  /** The claims that name the user, in the order `X-Auth-User-Id` prefers them. */
+  readonly userClaims: readonly string[];
+  /** Request field → the claim it must equal. */
+  readonly requestBindings: Readonly<Record<string, string>>;
 }
 
 export const V1_POLICY: TokenPolicy = {
@@ -154,6 +223,9 @@ export const V1_POLICY: TokenPolicy = {
   requireExp: false,
   maxTokenLifetimeSeconds: null,
   tokensNotBefore: null,
+  appIdClaim: "appId",
+  userClaims: DEFAULT_USER_CLAIMS,
+  requestBindings: DEFAULT_REQUEST_BINDINGS,
 };
 
 function listOf(value: string | readonly string[] | undefined): readonly string[] | null {
@@ -164,12 +236,16 @@ function listOf(value: string | readonly string[] | undefined): readonly string[
 /** The policy a record sets; the v1 policy (the same object) when it sets none. */
 export function tokenPolicy(record: AppRecord): TokenPolicy {
   const { issuer, audience, requireExp, maxTokenLifetimeSeconds, tokensNotBefore } = record;
+  const { appIdClaim, userClaims, requestBindings } = record;
   if (
     issuer === undefined &&
     audience === undefined &&
     !requireExp &&
     maxTokenLifetimeSeconds === undefined &&
-    tokensNotBefore === undefined
+    tokensNotBefore === undefined &&
+    appIdClaim === undefined &&
+    userClaims === undefined &&
+    requestBindings === undefined
   ) {
     return V1_POLICY;
   }
@@ -179,6 +255,9 @@ export function tokenPolicy(record: AppRecord): TokenPolicy {
     requireExp: requireExp ?? false,
     maxTokenLifetimeSeconds: maxTokenLifetimeSeconds ?? null,
     tokensNotBefore: tokensNotBefore === undefined ? null : Date.parse(tokensNotBefore) / 1000,
+    appIdClaim: appIdClaim === undefined ? V1_POLICY.appIdClaim : appIdClaim,
+    userClaims: userClaims ?? DEFAULT_USER_CLAIMS,
+    requestBindings: requestBindings ?? DEFAULT_REQUEST_BINDINGS,
   };
 }
 
@@ -223,6 +302,13 @@ export function checkRecord(record: AppRecord): { record: CheckedAppRecord } | {
             { path: "enforcement", message: "contradicts jwtEnabled (off is false, report and enforce are true)" },
           ],
         };
+  }
+  if (record.appIdClaim === null && record.issuer === undefined && record.audience === undefined) {
+    return {
+      errors: [
+        { path: "appIdClaim", message: "may be null only with an issuer or an audience to bind tokens to the app" },
+      ],
+    };
   }
   if (enforcement !== "off" && record.secret === undefined) {
     const message =

@@ -34,6 +34,9 @@ export interface AppView {
   readonly requireExp?: boolean;
   readonly maxTokenLifetimeSeconds?: number;
   readonly tokensNotBefore?: string;
+  readonly appIdClaim?: string | null;
+  readonly userClaims?: readonly string[];
+  readonly requestBindings?: Readonly<Record<string, string>>;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
 }
@@ -58,6 +61,9 @@ export async function appView(appId: string, record: AppRecord, keyBytes: Uint8A
       ? { maxTokenLifetimeSeconds: record.maxTokenLifetimeSeconds }
       : {}),
     ...(record.tokensNotBefore !== undefined ? { tokensNotBefore: record.tokensNotBefore } : {}),
+    ...(record.appIdClaim !== undefined ? { appIdClaim: record.appIdClaim } : {}),
+    ...(record.userClaims !== undefined ? { userClaims: record.userClaims } : {}),
+    ...(record.requestBindings !== undefined ? { requestBindings: record.requestBindings } : {}),
     createdAt: record.createdAt ?? null,
     updatedAt: record.updatedAt ?? null,
   };

@@ -84,7 +84,10 @@ export async function handleSdkRequest(
   if (app.enforcement === "report") return reportAndForward(request, target, env, deps, app);
 
   const verified = await verifyRequestToken(request, app, deps);
-  const { body } = await bindRequestIdentity(request, target.query, verified.claims, config.maxBodyBytes);
+  const { body } = await bindRequestIdentity(request, target.query, verified.claims, {
+    maxBodyBytes: config.maxBodyBytes,
+    requestBindings: app.policy.requestBindings,
+  });
   return forwardToOrigin(
     {
       request,
@@ -156,7 +159,10 @@ async function reportAndForward(
   } catch (error) {
     return forward(request.body, { appId, status: reported(error) });
   }
-  const named = await readRequestIdentities(request, target.query, deps.config.maxBodyBytes);
+  const named = await readRequestIdentities(request, target.query, {
+    maxBodyBytes: deps.config.maxBodyBytes,
+    requestBindings: app.policy.requestBindings,
+  });
   try {
     checkRequestIdentities(named, verified.claims);
   } catch (error) {

@@ -7,19 +7,34 @@
  */
 
 import { badRequest, GatewayError, invalidTokenError } from "../errors.ts";
-import { USER_CLAIMS, type UserClaim } from "../token/claims.ts";
 import { decodeUtf8Strict, ownMember, parseJson, scanJson } from "../token/json.ts";
 import { readBodyCapped } from "./body.ts";
 
-/** A value the request gives for one of the identity claims. */
-interface NamedIdentity {
-  readonly claim: UserClaim;
+/** A request field an app binds (its `requestBindings`), and the claim it must equal. */
+interface Binding {
+  readonly field: string;
+  readonly claim: string;
+}
+
+/** Bindings by folded field name. */
+type Bindings = ReadonlyMap<string, Binding>;
+
+/** A value the request gives for one bound field. */
+interface NamedIdentity extends Binding {
   readonly value: string;
 }
 
-const CLAIM_BY_LOWER_NAME: ReadonlyMap<string, UserClaim> = new Map(
-  USER_CLAIMS.map((claim) => [claim.toLowerCase(), claim]),
-);
+const compiled = new WeakMap<object, Bindings>();
+
+/** An app's `requestBindings` (field → claim), compiled once per record object. */
+function bindingsOf(requestBindings: Readonly<Record<string, string>>): Bindings {
+  let bindings = compiled.get(requestBindings);
+  if (bindings === undefined) {
+    bindings = new Map(Object.entries(requestBindings).map(([field, claim]) => [foldName(field), { field, claim }]));
+    compiled.set(requestBindings, bindings);
+  }
+  return bindings;
+}
 
 /**
  * A field name as some origin may read it: without surrounding whitespace (PHP drops leading
@@ -27,28 +42,36 @@ const CLAIM_BY_LOWER_NAME: ReadonlyMap<string, UserClaim> = new Map(
  * could take for `userId` is caught: Java's `equalsIgnoreCase` takes `uſerId` (long s) and
  * `userıd` (dotless i) for it, and `toLowerCase` alone does not.
  */
-function foldName(name: string): string {
+export function foldName(name: string): string {
   return name.trim().toUpperCase().toLowerCase();
 }
 
-/** `userId[]`, `userId[0]`, `UserID[x]`: forms some origins turn into arrays or objects. */
-const BRACKET_FORM = /^(userid|appuserid|customerid)\s*\[/;
+/** `userId[]`, `userId[0]`, `UserID [x]`: forms some origins turn into arrays or objects. */
+function isBracketForm(folded: string, bindings: Bindings): boolean {
+  const bracket = folded.indexOf("[");
+  return bracket > 0 && bindings.has(folded.slice(0, bracket).trimEnd());
+}
 
 /**
  * Collects identity names from name/value pairs of one source (query, form body), refusing a
  * name given twice in any case and bracket forms.
  */
-function collectPairs(pairs: Iterable<readonly [string, unknown]>, source: string, out: NamedIdentity[]): void {
-  const seen = new Set<UserClaim>();
+function collectPairs(
+  pairs: Iterable<readonly [string, unknown]>,
+  source: string,
+  bindings: Bindings,
+  out: NamedIdentity[],
+): void {
+  const seen = new Set<Binding>();
   for (const [name, value] of pairs) {
-    const lower = foldName(name);
-    if (BRACKET_FORM.test(lower)) throw badRequest(`Identity field in bracket form in the ${source}`);
-    const claim = CLAIM_BY_LOWER_NAME.get(lower);
-    if (claim === undefined) continue;
-    if (seen.has(claim)) throw badRequest(`${claim} given more than once in the ${source}`);
-    seen.add(claim);
-    if (typeof value !== "string") throw badRequest(`${claim} in the ${source} is not a text field`);
-    out.push({ claim, value });
+    const folded = foldName(name);
+    if (isBracketForm(folded, bindings)) throw badRequest(`Identity field in bracket form in the ${source}`);
+    const binding = bindings.get(folded);
+    if (binding === undefined) continue;
+    if (seen.has(binding)) throw badRequest(`${binding.field} given more than once in the ${source}`);
+    seen.add(binding);
+    if (typeof value !== "string") throw badRequest(`${binding.field} in the ${source} is not a text field`);
+    out.push({ ...binding, value });
   }
 }
 
@@ -72,7 +95,7 @@ const PAIR_SEPARATOR = /[&;]/;
  * decoded for every pair; a value is decoded only when its name is an identity field, so a
  * stray `%` in an unrelated value is the origin's business.
  */
-function* formPairs(text: string, source: string): Generator<readonly [string, string]> {
+function* formPairs(text: string, source: string, bindings: Bindings): Generator<readonly [string, string]> {
   if (text === "") return;
   for (const part of text.split(PAIR_SEPARATOR)) {
     if (part === "") continue;
@@ -80,7 +103,7 @@ function* formPairs(text: string, source: string): Generator<readonly [string, s
     const rawName = equals < 0 ? part : part.slice(0, equals);
     const name = decodeFormComponent(rawName, source);
     const folded = foldName(name);
-    if (!CLAIM_BY_LOWER_NAME.has(folded) && !BRACKET_FORM.test(folded)) {
+    if (!bindings.has(folded) && !isBracketForm(folded, bindings)) {
       yield [name, ""];
       continue;
     }
@@ -88,32 +111,37 @@ function* formPairs(text: string, source: string): Generator<readonly [string, s
   }
 }
 
-function collectJson(bytes: Uint8Array, out: NamedIdentity[]): void {
+function collectJson(bytes: Uint8Array, bindings: Bindings, out: NamedIdentity[]): void {
   const text = decodeUtf8Strict(bytes);
   if (text === null || parseJson(text) === undefined) throw badRequest("Request body is not valid JSON");
   const members = scanJson(text).members;
   if (members === null) return;
-  const seen = new Set<UserClaim>();
+  const seen = new Set<Binding>();
   for (const member of members) {
-    const claim = CLAIM_BY_LOWER_NAME.get(foldName(member.name));
-    if (claim === undefined) continue;
-    if (seen.has(claim)) throw badRequest(`${claim} given more than once in the body`);
-    seen.add(claim);
-    if (member.kind === "string") out.push({ claim, value: JSON.parse(member.raw) as string });
+    const binding = bindings.get(foldName(member.name));
+    if (binding === undefined) continue;
+    if (seen.has(binding)) throw badRequest(`${binding.field} given more than once in the body`);
+    seen.add(binding);
+    if (member.kind === "string") out.push({ ...binding, value: JSON.parse(member.raw) as string });
     // A number matches by its text as written: `123` names "123", `1.23e2` does not.
-    else if (member.kind === "number") out.push({ claim, value: member.raw });
-    else throw badRequest(`${claim} in the body must be a string or a number`);
+    else if (member.kind === "number") out.push({ ...binding, value: member.raw });
+    else throw badRequest(`${binding.field} in the body must be a string or a number`);
   }
 }
 
-async function collectMultipart(bytes: Uint8Array, contentType: string, out: NamedIdentity[]): Promise<void> {
+async function collectMultipart(
+  bytes: Uint8Array,
+  contentType: string,
+  bindings: Bindings,
+  out: NamedIdentity[],
+): Promise<void> {
   let form: FormData;
   try {
     form = await new Response(bytes, { headers: { "content-type": contentType } }).formData();
   } catch {
     throw badRequest("Request body is not valid multipart/form-data");
   }
-  collectPairs(form.entries(), "body", out);
+  collectPairs(form.entries(), "body", bindings, out);
 }
 
 type InspectedKind = "json" | "form" | "multipart";
@@ -153,9 +181,9 @@ export async function bindRequestIdentity(
   request: Request,
   query: string,
   claims: Record<string, unknown>,
-  maxBodyBytes: number,
+  options: BindingOptions,
 ): Promise<BindingResult> {
-  const named = await readRequestIdentities(request, query, maxBodyBytes);
+  const named = await readRequestIdentities(request, query, options);
   checkRequestIdentities(named, claims);
   return named;
 }
@@ -165,25 +193,39 @@ export interface NamedIdentities extends BindingResult {
   readonly named: readonly NamedIdentity[];
 }
 
+export interface BindingOptions {
+  readonly maxBodyBytes: number;
+  /** The app's `requestBindings`: request field → claim. */
+  readonly requestBindings: Readonly<Record<string, string>>;
+}
+
 export async function readRequestIdentities(
   request: Request,
   query: string,
-  maxBodyBytes: number,
+  { maxBodyBytes, requestBindings }: BindingOptions,
 ): Promise<NamedIdentities> {
+  const bindings = bindingsOf(requestBindings);
+  // An app that binds no field has nothing to look for: its bodies stream through unread.
+  if (bindings.size === 0) return { named: [], body: request.body };
   const named: NamedIdentity[] = [];
-  collectPairs(formPairs(query, "query"), "query", named);
-  const { body } = await collectBody(request, maxBodyBytes, named);
+  collectPairs(formPairs(query, "query", bindings), "query", bindings, named);
+  const { body } = await collectBody(request, maxBodyBytes, bindings, named);
   return { named, body };
 }
 
-/** Every named identity must be the token's claim of that name: else `38 IDENTIFIER_MISMATCH`. */
+/** Every named field must equal the token's claim it is bound to: else `38 IDENTIFIER_MISMATCH`. */
 export function checkRequestIdentities({ named }: NamedIdentities, claims: Record<string, unknown>): void {
   for (const { claim, value } of named) {
     if (ownMember(claims, claim) !== value) throw invalidTokenError("IDENTIFIER_MISMATCH");
   }
 }
 
-async function collectBody(request: Request, maxBodyBytes: number, named: NamedIdentity[]): Promise<BindingResult> {
+async function collectBody(
+  request: Request,
+  maxBodyBytes: number,
+  bindings: Bindings,
+  named: NamedIdentity[],
+): Promise<BindingResult> {
   const contentType = request.headers.get("content-type");
   if (contentType === null || request.body === null) return { body: request.body };
   if (hasListSeparator(contentType)) throw badRequest("More than one Content-Type");
@@ -195,11 +237,11 @@ async function collectBody(request: Request, maxBodyBytes: number, named: NamedI
   }
   const bytes = await readBodyCapped(request, maxBodyBytes);
   if (bytes.byteLength === 0) return { body: bytes };
-  if (kind === "json") collectJson(bytes, named);
+  if (kind === "json") collectJson(bytes, bindings, named);
   else if (kind === "form") {
     const text = decodeUtf8Strict(bytes);
     if (text === null) throw badRequest("Request body is not valid UTF-8");
-    collectPairs(formPairs(text, "body"), "body", named);
-  } else await collectMultipart(bytes, contentType, named);
+    collectPairs(formPairs(text, "body", bindings), "body", bindings, named);
+  } else await collectMultipart(bytes, contentType, bindings, named);
   return { body: bytes };
 }

@@ -91,22 +91,30 @@ export function checkIssuerAndAudience(payload: Record<string, unknown>, policy:
 export const USER_CLAIMS = ["userId", "appUserId", "customerId"] as const;
 export type UserClaim = (typeof USER_CLAIMS)[number];
 
+const DEFAULT_CLAIMS = { appIdClaim: "appId", userClaims: USER_CLAIMS };
+
 function isIdentifier(value: unknown): value is string {
   // A lone surrogate cannot be forwarded as UTF-8 without changing it, so it is no identifier.
   return typeof value === "string" && value !== "" && value.isWellFormed();
 }
 
 /**
- * `appId` must be a string equal, code unit for code unit, to the path's appId; each present
- * user claim must be a non-empty string, and at least one must be present. Missing or wrong type
- * is `38 PAYLOAD_CONTENT_MISSING`, checked before a different appId (`38 IDENTIFIER_MISMATCH`).
- * Returns the first present user claim, the identity forwarded to the origin.
+ * The app claim (`appId`, or the policy's `appIdClaim`; none when it is `null`) must be a string
+ * equal, code unit for code unit, to the path's appId; each present user claim (`userId`,
+ * `appUserId`, `customerId`, or the policy's `userClaims`) must be a non-empty string, and at
+ * least one must be present. Missing or wrong type is `38 PAYLOAD_CONTENT_MISSING`, checked
+ * before a different appId (`38 IDENTIFIER_MISMATCH`). Returns the first present user claim, the
+ * identity forwarded to the origin.
  */
-export function checkAppClaims(payload: Record<string, unknown>, appId: string): string {
-  const tokenAppId = ownMember(payload, "appId");
+export function checkAppClaims(
+  payload: Record<string, unknown>,
+  appId: string,
+  policy: Pick<TokenPolicy, "appIdClaim" | "userClaims"> = DEFAULT_CLAIMS,
+): string {
+  const tokenAppId = policy.appIdClaim === null ? appId : ownMember(payload, policy.appIdClaim);
   if (typeof tokenAppId !== "string") throw invalidTokenError("PAYLOAD_CONTENT_MISSING");
   let userId: string | undefined;
-  for (const claim of USER_CLAIMS) {
+  for (const claim of policy.userClaims) {
     if (!Object.hasOwn(payload, claim)) continue;
     const value = payload[claim];
     if (!isIdentifier(value)) throw invalidTokenError("PAYLOAD_CONTENT_MISSING");

@@ -48,7 +48,7 @@ export async function verifyAppToken(token: string, options: AppTokenOptions): P
   const { payload, payloadSegment } = await verifyHs256Jws(token, options.key);
   checkTimeClaims(payload, options);
   checkPolicyClaims(payload, options.policy);
-  const userId = checkAppClaims(payload, options.appId);
+  const userId = checkAppClaims(payload, options.appId, options.policy);
   checkIssuerAndAudience(payload, options.policy);
   return { claims: payload, payloadSegment, userId };
 }

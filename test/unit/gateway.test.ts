@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_REQUEST_BINDINGS } from "../../src/apps/record.ts";
 import { parseConfig } from "../../src/config.ts";
 import { bindRequestIdentity } from "../../src/gateway/binding.ts";
 import { bearerToken } from "../../src/gateway/credentials.ts";
@@ -130,7 +131,12 @@ describe("forwardedHeaders", () => {
 describe("bindRequestIdentity", () => {
   const claims = { appId: "A", userId: "u1", customerId: "123" };
   const bind = (query: string, init?: RequestInit, max = 1024) =>
-    rejectionOf(() => bindRequestIdentity(new Request("http://h.test/app/A", init), query, claims, max));
+    rejectionOf(() =>
+      bindRequestIdentity(new Request("http://h.test/app/A", init), query, claims, {
+        maxBodyBytes: max,
+        requestBindings: DEFAULT_REQUEST_BINDINGS,
+      }),
+    );
   const json = (body: string, type = "application/json") => ({
     method: "POST",
     headers: { "content-type": type },
@@ -212,7 +218,10 @@ describe("bindRequestIdentity", () => {
 
   it("returns the read body byte for byte", async () => {
     const body = '{ "userId" : "u1", "note": "é" }';
-    const result = await bindRequestIdentity(new Request("http://h.test/", json(body)), "", claims, 1024);
+    const result = await bindRequestIdentity(new Request("http://h.test/", json(body)), "", claims, {
+      maxBodyBytes: 1024,
+      requestBindings: DEFAULT_REQUEST_BINDINGS,
+    });
     expect(new TextDecoder().decode(result.body as Uint8Array)).toBe(body);
   });
 });
