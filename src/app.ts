@@ -105,7 +105,8 @@ export function gatewayFor(config: GatewayConfig, env: Env): Gateway {
       store: new AppStore(env.APPS, { ttlMs: config.configCacheTtlMs }),
       tokens: new VerifiedTokenCache(),
       registry: new AppRegistry(env.APPS),
-      now: Date.now,
+      // Read at each call (not `Date.now` itself), so tests that fake the clock reach it.
+      now: () => Date.now(),
     });
     gateways.set(config, gateway);
   }

@@ -24,7 +24,9 @@ export type ErrorKind =
   | "UNAUTHORIZED"
   | "NOT_FOUND"
   | "APP_NOT_FOUND"
+  | "KEY_NOT_FOUND"
   | "METHOD_NOT_ALLOWED"
+  | "CONFLICT"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "ORIGIN_UNAVAILABLE"
@@ -65,7 +67,9 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorKind, CatalogueEntry>> = {
   UNAUTHORIZED: { httpStatus: 401, code: "UNAUTHORIZED", status: "Admin credential missing or wrong" },
   NOT_FOUND: { httpStatus: 404, code: "NOT_FOUND", status: "Not found" },
   APP_NOT_FOUND: { httpStatus: 404, code: "APP_NOT_FOUND", status: "App not found" },
+  KEY_NOT_FOUND: { httpStatus: 404, code: "KEY_NOT_FOUND", status: "Key not found" },
   METHOD_NOT_ALLOWED: { httpStatus: 405, code: "METHOD_NOT_ALLOWED", status: "Method not allowed" },
+  CONFLICT: { httpStatus: 409, code: "CONFLICT", status: "Conflict with the app's keys" },
   PAYLOAD_TOO_LARGE: { httpStatus: 413, code: "PAYLOAD_TOO_LARGE", status: "Request body too large to inspect" },
   UNSUPPORTED_MEDIA_TYPE: {
     httpStatus: 415,

@@ -208,3 +208,73 @@ export async function kvSnapshot(): Promise<Record<string, string | null>> {
   } while (cursor);
   return snapshot;
 }
+
+/** A public-key signer for tests: the private key (jose), its public key as PEM SPKI and as a JWK. */
+export interface TestKeyPair {
+  readonly alg: string;
+  readonly privateKey: CryptoKey;
+  readonly spki: string;
+  readonly jwk: Record<string, unknown>;
+}
+
+const keyPairs = new Map<string, Promise<TestKeyPair>>();
+
+/**
+ * A key pair for `alg`, made once per test file. `RS384`, `RS512` and `PS256` reuse the RS256
+ * pair's RSA key (imported again for their algorithm), as an app would with one RSA key.
+ */
+export function testKeyPair(alg: string, variant = ""): Promise<TestKeyPair> {
+  const name = `${alg}${variant}`;
+  let pair = keyPairs.get(name);
+  if (pair === undefined) {
+    pair = (async () => {
+      const { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } = await import("jose");
+      if (["RS384", "RS512", "PS256"].includes(alg)) {
+        const rsa = await testKeyPair("RS256", variant);
+        const privatePem = await exportPKCS8(rsa.privateKey);
+        const publicKey = await importSPKI(rsa.spki, alg, { extractable: true });
+        return {
+          alg,
+          privateKey: await importPKCS8(privatePem, alg, { extractable: true }),
+          spki: rsa.spki,
+          jwk: { ...(await exportJWK(publicKey)) },
+        };
+      }
+      const generated = await generateKeyPair(alg, { extractable: true });
+      return {
+        alg,
+        privateKey: generated.privateKey,
+        spki: await exportSPKI(generated.publicKey),
+        jwk: { ...(await exportJWK(generated.publicKey)) },
+      };
+    })();
+    keyPairs.set(name, pair);
+  }
+  return pair;
+}
+
+/** A token signed by jose with a test key pair (and `kid` in the header when given). */
+export function mintSignedToken(claims: Record<string, unknown>, pair: TestKeyPair, kid?: string): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: pair.alg, typ: "JWT", ...(kid === undefined ? {} : { kid }) })
+    .sign(pair.privateKey);
+}
+
+/** An HS256/384/512 token signed by jose with `key`, with `kid` in the header when given. */
+export function mintHmacToken(
+  claims: Record<string, unknown>,
+  key: Uint8Array,
+  alg = "HS256",
+  kid?: string,
+): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT", ...(kid === undefined ? {} : { kid }) }).sign(key);
+}
+
+/** `length` distinct-looking key bytes; another `seed`, another key. */
+export function testKeyBytes(length: number, seed = 1): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => (i * 31 + seed * 17 + 3) & 0xff);
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes));
+}

@@ -6,7 +6,7 @@
  */
 
 import type { Hono } from "hono";
-import type { AppRecord } from "../apps/record.ts";
+import { type AppRecord, enforcementOf, MAX_KEYS } from "../apps/record.ts";
 import type { AppRegistry, AppView } from "../apps/registry.ts";
 import { appView } from "../apps/registry.ts";
 import type { AppStore } from "../apps/store.ts";
@@ -14,7 +14,15 @@ import { GatewayError, jsonResponse } from "../errors.ts";
 import { rawTarget } from "../gateway/paths.ts";
 import { logEvent } from "../log.ts";
 import { adminAuth } from "./auth.ts";
-import { checkAppId, checkMergedRecord, parseListQuery, readPatchBody, readPutBody } from "./schema.ts";
+import {
+  checkAppId,
+  checkMergedRecord,
+  invalidRequest,
+  parseListQuery,
+  readKeyBody,
+  readPatchBody,
+  readPutBody,
+} from "./schema.ts";
 
 export interface AdminDeps {
   readonly prefix: string;
@@ -25,6 +33,9 @@ export interface AdminDeps {
 }
 
 type AdminEnv = { Bindings: { ADMIN_TOKEN?: string } };
+
+/** How the view names a key: `sha256:` and 16 hex digits. */
+const FINGERPRINT = /^sha256:[0-9a-f]{16}$/;
 
 function notAllowed(): never {
   throw new GatewayError("METHOD_NOT_ALLOWED");
@@ -42,17 +53,44 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
 
   /** The appId exactly as written in the path: Hono's param is decoded, and `%41P1` is no appId. */
   function appIdOf(url: string): string {
-    return checkAppId(rawTarget(url).path.slice(appPathStart));
+    return checkAppId(rawTarget(url).path.slice(appPathStart).split("/", 1)[0] as string);
   }
 
+  /** The kid of `…/keys/{kid}`, percent-decoded (a kid is any text). */
+  function kidOf(url: string): string {
+    const raw = rawTarget(url).path.split("/").at(-1) as string;
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      throw invalidRequest([{ path: "kid", message: "must be percent-encoded UTF-8" }]);
+    }
+  }
+
+  async function existingApp(appId: string): Promise<AppRecord> {
+    const existing = await registry.get(appId);
+    if (existing === null) throw new GatewayError("APP_NOT_FOUND");
+    return existing;
+  }
+
+  type Action = "create" | "replace" | "patch" | "add_key" | "remove_key";
+
   /** Writes a record, then forgets the cached entry and logs the audit line. */
-  async function write(action: "create" | "replace" | "patch", appId: string, record: AppRecord): Promise<AppView> {
-    const keyBytes = checkMergedRecord(record);
-    const view = await appView(appId, record, keyBytes);
+  async function write(action: Action, appId: string, record: AppRecord): Promise<AppView> {
+    const view = appView(appId, record, await checkMergedRecord(record));
     await registry.put(appId, record, view);
     store.invalidate(appId);
-    logEvent("info", "admin_write", { action, appId, secretFingerprint: view.secretFingerprint });
+    const keyFingerprints = view.keys?.map((key) => key.fingerprint).join(",");
+    logEvent("info", "admin_write", {
+      action,
+      appId,
+      secretFingerprint: view.secretFingerprint,
+      ...(keyFingerprints === undefined ? {} : { keyFingerprints }),
+    });
     return view;
+  }
+
+  function conflict(status: string): GatewayError {
+    return new GatewayError("CONFLICT", { status });
   }
 
   // The credential is checked before routing: an unknown admin path without it is 401 too.
@@ -95,7 +133,7 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     const appId = appIdOf(c.req.url);
     const record = await registry.get(appId);
     if (record === null) throw new GatewayError("APP_NOT_FOUND");
-    return jsonResponse(await appView(appId, record, checkMergedRecord(record)));
+    return jsonResponse(appView(appId, record, await checkMergedRecord(record)));
   });
 
   app.delete(appPath, async function deleteApp(c) {
@@ -107,6 +145,51 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
   });
   app.all(appPath, notAllowed);
+
+  // Rotation: add one key (at most 3 in all, counting the v1 secret), remove one by kid.
+  app.post(`${appPath}/keys`, async function addKey(c) {
+    const appId = appIdOf(c.req.url);
+    const key = await readKeyBody(c.req.raw);
+    const existing = await existingApp(appId);
+    const keys = existing.keys ?? [];
+    if (keys.length + (existing.secret === undefined ? 0 : 1) >= MAX_KEYS) {
+      throw conflict(`The app has ${MAX_KEYS} keys; remove one first`);
+    }
+    if (key.kid !== undefined && keys.some((other) => other.kid === key.kid)) {
+      throw conflict("The app has a key with this kid");
+    }
+    const record: AppRecord = { ...existing, keys: [...keys, key], updatedAt: new Date(deps.now()).toISOString() };
+    return jsonResponse(await write("add_key", appId, record), 201);
+  });
+  app.all(`${appPath}/keys`, notAllowed);
+
+  app.delete(`${appPath}/keys/:kid`, async function removeKey(c) {
+    const appId = appIdOf(c.req.url);
+    const kid = kidOf(c.req.url);
+    const existing = await existingApp(appId);
+    const record: AppRecord = { ...existing, updatedAt: new Date(deps.now()).toISOString() };
+    const keys = existing.keys ?? [];
+    let index = keys.findIndex((key) => key.kid === kid);
+    if (index < 0 && FINGERPRINT.test(kid)) {
+      // A key without a kid (the v1 secret too) is named by its fingerprint.
+      const prints = await checkMergedRecord(existing);
+      index = keys.findIndex((key, i) => key.kid === undefined && prints.keys[i] === kid);
+      if (index < 0 && prints.secret === kid) {
+        delete record.secret;
+        delete record.secretEncoding;
+      } else if (index < 0) throw new GatewayError("KEY_NOT_FOUND");
+    } else if (index < 0) throw new GatewayError("KEY_NOT_FOUND");
+    if (index >= 0) {
+      const rest = keys.filter((_, i) => i !== index);
+      if (rest.length > 0) record.keys = rest;
+      else delete record.keys;
+    }
+    if (record.secret === undefined && record.keys === undefined && enforcementOf(record) !== "off") {
+      throw conflict("The app checks tokens and this is its last key; add another first, or turn enforcement off");
+    }
+    return jsonResponse(await write("remove_key", appId, record));
+  });
+  app.all(`${appPath}/keys/:kid`, notAllowed);
 
   // Every other path under the prefix ends here: it must never fall through to the SDK routes.
   app.all(prefix, notFound);

@@ -11,9 +11,12 @@ import {
   checkRecord,
   type FieldError,
   fieldErrors,
+  KEY_SCHEMA,
+  type KeyRecord,
   POLICY_FIELDS,
   WRITABLE_FIELDS,
 } from "../apps/record.ts";
+import { fingerprintKeys, KeyFieldError, type KeyFingerprints } from "../apps/registry.ts";
 import { GatewayError } from "../errors.ts";
 import { readBodyCapped } from "../gateway/body.ts";
 import { decodeUtf8Strict, parseJson, scanJson } from "../token/json.ts";
@@ -33,6 +36,7 @@ const PutBody = v.strictObject(
     secret: v.optional(WRITABLE_FIELDS.secret),
     secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
     clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
+    keys: v.optional(WRITABLE_FIELDS.keys),
     ...POLICY_FIELDS,
   },
   OBJECT_MESSAGE,
@@ -45,6 +49,7 @@ const PatchBody = v.strictObject(
     secret: v.optional(WRITABLE_FIELDS.secret),
     secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
     clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
+    keys: v.optional(WRITABLE_FIELDS.keys),
     ...POLICY_FIELDS,
   },
   OBJECT_MESSAGE,
@@ -91,11 +96,36 @@ export async function readPatchBody(request: Request): Promise<PatchFields> {
   return parseBody(PatchBody, await readJsonBody(request));
 }
 
-/** The merged record's key bytes, or `400` naming the broken rule. */
-export function checkMergedRecord(record: AppRecord): Uint8Array | null {
+/**
+ * The body of `POST …/keys`: one key, checked on its own (field paths name its members), its
+ * key imported. Whether it fits the app's keys is the caller's question.
+ */
+export async function readKeyBody(request: Request): Promise<KeyRecord> {
+  const key = parseBody(KEY_SCHEMA, await readJsonBody(request));
+  try {
+    await checkMergedRecord({ jwtEnabled: false, keys: [key] });
+  } catch (error) {
+    const errors =
+      error instanceof GatewayError ? (error.options.extra?.errors as FieldError[] | undefined) : undefined;
+    if (errors === undefined) throw error;
+    throw invalidRequest(errors.map(({ path, message }) => ({ path: path.replace(/^keys\.0\.?/, ""), message })));
+  }
+  return key;
+}
+
+/**
+ * Checks a record about to be written (or shown) in full, its keys imported, and returns their
+ * fingerprints; `400` naming the broken rule.
+ */
+export async function checkMergedRecord(record: AppRecord): Promise<KeyFingerprints> {
   const checked = checkRecord(record);
   if ("errors" in checked) throw invalidRequest(checked.errors);
-  return checked.record.keyBytes;
+  try {
+    return await fingerprintKeys(checked.record);
+  } catch (error) {
+    if (error instanceof KeyFieldError) throw invalidRequest([error.field]);
+    throw error;
+  }
 }
 
 export interface ListQuery {

@@ -6,6 +6,7 @@
  */
 
 import * as v from "valibot";
+import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, type KeyMaterial, PUBLIC_KEY_ALGORITHMS } from "../token/keys.ts";
 import { deriveKeyBytes, type SecretEncoding, SecretError } from "./secret.ts";
 
 /** KV key prefix of app records: `app:{appId}`. Stable: changing it orphans every record. */
@@ -86,6 +87,64 @@ function isCalendarDate(value: string): boolean {
   return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
+const DATE_TIME = v.pipe(
+  v.string("must be an ISO 8601 date and time"),
+  v.check(
+    (value) => ISO_INSTANT.test(value) && isCalendarDate(value) && Number.isFinite(Date.parse(value)),
+    "must be an ISO 8601 date and time with a time zone, e.g. 2026-11-22T10:00:00Z",
+  ),
+);
+
+/** An app verifies with at most this many keys, its v1 `secret` counted: one per rotation step. */
+export const MAX_KEYS = 3;
+/** A 4096-bit RSA key is about 800 characters of PEM; this leaves room and refuses anything else. */
+export const MAX_PUBLIC_KEY_CHARS = 8192;
+
+const KID = v.pipe(
+  v.string("must be a string"),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(128, "must be at most 128 characters"),
+  v.check((value) => value.isWellFormed() && !/\p{Cc}/u.test(value), "must be text without control characters"),
+);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const KEY_WINDOW = { notBefore: v.optional(DATE_TIME), notAfter: v.optional(DATE_TIME) };
+
+/** An HMAC key: `{kid?, alg, secret, secretEncoding?, notBefore?, notAfter?}`. */
+const HMAC_KEY = v.strictObject(
+  {
+    kid: v.optional(KID),
+    alg: v.picklist(HMAC_ALGORITHMS),
+    secret: v.string("must be a string"),
+    secretEncoding: v.optional(v.picklist(["base64", "utf8"], 'must be "base64" or "utf8"')),
+    ...KEY_WINDOW,
+  },
+  "must be a key object",
+);
+
+/** A public key: `{kid?, alg, publicKey, notBefore?, notAfter?}`, the key as PEM SPKI or a JWK. */
+const PUBLIC_KEY = v.strictObject(
+  {
+    kid: v.optional(KID),
+    alg: v.picklist(PUBLIC_KEY_ALGORITHMS),
+    publicKey: v.union(
+      [v.pipe(v.string(), v.maxLength(MAX_PUBLIC_KEY_CHARS)), v.custom<Record<string, unknown>>(isPlainObject)],
+      `must be a PEM SPKI public key (at most ${MAX_PUBLIC_KEY_CHARS} characters) or a public JWK object`,
+    ),
+    ...KEY_WINDOW,
+  },
+  "must be a key object",
+);
+
+const KEY = v.variant(
+  "alg",
+  [HMAC_KEY, PUBLIC_KEY],
+  `alg must be one of ${[...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS].join(", ")}`,
+);
+
 /** The fields an operator writes (CONTRACT section 2, and the token policy of issue 6). */
 export const WRITABLE_FIELDS = {
   jwtEnabled: v.boolean("must be a boolean"),
@@ -140,12 +199,11 @@ export const WRITABLE_FIELDS = {
       "must not bind one field twice (names match in any case)",
     ),
   ),
-  tokensNotBefore: v.pipe(
-    v.string("must be an ISO 8601 date and time"),
-    v.check(
-      (value) => ISO_INSTANT.test(value) && isCalendarDate(value) && Number.isFinite(Date.parse(value)),
-      "must be an ISO 8601 date and time with a time zone, e.g. 2026-11-22T10:00:00Z",
-    ),
+  tokensNotBefore: DATE_TIME,
+  keys: v.pipe(
+    v.array(KEY, "must be a list of keys"),
+    v.minLength(1, "must list at least one key"),
+    v.maxLength(MAX_KEYS, `must list at most ${MAX_KEYS} keys`),
   ),
 };
 
@@ -161,12 +219,17 @@ export const POLICY_FIELDS = {
   requestBindings: v.optional(WRITABLE_FIELDS.requestBindings),
 };
 
+/** One key of `keys`, as written: what `POST /apps/{appId}/keys` takes. */
+export const KEY_SCHEMA = KEY;
+export type KeyRecord = v.InferOutput<typeof KEY>;
+
 const StoredRecordSchema = v.strictObject({
   jwtEnabled: v.optional(WRITABLE_FIELDS.jwtEnabled),
   enforcement: v.optional(WRITABLE_FIELDS.enforcement),
   secret: v.optional(WRITABLE_FIELDS.secret),
   secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
   clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
+  keys: v.optional(WRITABLE_FIELDS.keys),
   ...POLICY_FIELDS,
   createdAt: v.optional(v.string()),
   updatedAt: v.optional(v.string()),
@@ -275,23 +338,80 @@ export function enforcementOf(record: Pick<AppRecord, "jwtEnabled" | "enforcemen
   return enforcement;
 }
 
+/** A key of a checked record: its material, kid and window, and where the record holds it. */
+export interface CheckedKey {
+  /** `secret` for the v1 key, `keys.N` for the others: the path of its field errors. */
+  readonly path: string;
+  readonly kid: string | null;
+  readonly material: KeyMaterial;
+  /** Unix seconds. */
+  readonly notBefore: number | null;
+  readonly notAfter: number | null;
+}
+
 /** An app record checked and ready for the gateway: the key bytes are derived once. */
 export interface CheckedAppRecord {
   /** True unless `enforcement` is `off`: a token is checked (and in `report` mode, only reported). */
   readonly jwtEnabled: boolean;
   readonly enforcement: Enforcement;
-  /** The HMAC key, or `null` when the record has no secret (only when JWT is off). */
+  /** The v1 `secret`'s HMAC key, or `null` when the record has none. */
   readonly keyBytes: Uint8Array | null;
+  /** Every key the app verifies with: the v1 `secret` first (HS256, no kid), then `keys`. */
+  readonly keys: readonly CheckedKey[];
   readonly secretEncoding: SecretEncoding;
   readonly clockToleranceSeconds: number;
   readonly policy: TokenPolicy;
 }
 
+type Checked<T> = { record: T } | { errors: FieldError[] };
+
+function secondsOf(instant: string | undefined): number | null {
+  return instant === undefined ? null : Date.parse(instant) / 1000;
+}
+
+/** The keys of `keys`, checked: HMAC key bytes long enough for the hash, windows in order. */
+function checkKeys(keys: readonly KeyRecord[]): { keys: CheckedKey[] } | { errors: FieldError[] } {
+  const checked: CheckedKey[] = [];
+  const errors: FieldError[] = [];
+  const kids = new Set<string>();
+  keys.forEach((key, index) => {
+    const path = `keys.${index}`;
+    if (key.kid !== undefined) {
+      if (kids.has(key.kid)) errors.push({ path: `${path}.kid`, message: "must not repeat another key's kid" });
+      kids.add(key.kid);
+    }
+    const notBefore = secondsOf(key.notBefore);
+    const notAfter = secondsOf(key.notAfter);
+    if (notBefore !== null && notAfter !== null && notAfter <= notBefore) {
+      errors.push({ path: `${path}.notAfter`, message: "must be after notBefore" });
+    }
+    let material: KeyMaterial;
+    if ("secret" in key) {
+      try {
+        const bytes = deriveKeyBytes(
+          key.secret,
+          key.secretEncoding ?? DEFAULT_SECRET_ENCODING,
+          HMAC_MIN_KEY_BYTES[key.alg],
+        );
+        material = { kind: "hmac", alg: key.alg, bytes };
+      } catch (error) {
+        if (!(error instanceof SecretError)) throw error;
+        errors.push({ path: `${path}.secret`, message: error.message });
+        return;
+      }
+    } else material = { kind: "public", alg: key.alg, publicKey: key.publicKey };
+    checked.push({ path, kid: key.kid ?? null, material, notBefore, notAfter });
+  });
+  return errors.length > 0 ? { errors } : { keys: checked };
+}
+
 /**
- * The rules across fields: a secret is required while JWT is enforced, and a secret present must
- * give a valid key under its encoding. Returns the checked record, or the errors.
+ * The rules across fields: a key (`secret` or `keys`) is required unless the mode is `off`, at
+ * most 3 keys in all, and each key must give a valid key under its rules. Public keys are
+ * imported (and so fully checked) by the caller: that is asynchronous. Returns the checked
+ * record, or the errors.
  */
-export function checkRecord(record: AppRecord): { record: CheckedAppRecord } | { errors: FieldError[] } {
+export function checkRecord(record: AppRecord): Checked<CheckedAppRecord> {
   const secretEncoding = record.secretEncoding ?? DEFAULT_SECRET_ENCODING;
   const enforcement = enforcementOf(record);
   if (enforcement === undefined) {
@@ -310,13 +430,15 @@ export function checkRecord(record: AppRecord): { record: CheckedAppRecord } | {
       ],
     };
   }
-  if (enforcement !== "off" && record.secret === undefined) {
+  // Either `secret` (v1) or `keys` gives the app its keys; the message names v1's field.
+  if (enforcement !== "off" && record.secret === undefined && record.keys === undefined) {
     const message =
       record.enforcement === undefined
         ? "is required when jwtEnabled is true"
         : "is required when enforcement is report or enforce";
     return { errors: [{ path: "secret", message }] };
   }
+  const keys: CheckedKey[] = [];
   let keyBytes: Uint8Array | null = null;
   if (record.secret !== undefined) {
     try {
@@ -325,12 +447,28 @@ export function checkRecord(record: AppRecord): { record: CheckedAppRecord } | {
       if (error instanceof SecretError) return { errors: [{ path: "secret", message: error.message }] };
       throw error;
     }
+    keys.push({
+      path: "secret",
+      kid: null,
+      material: { kind: "hmac", alg: "HS256", bytes: keyBytes },
+      notBefore: null,
+      notAfter: null,
+    });
+  }
+  if (record.keys !== undefined) {
+    if (keys.length + record.keys.length > MAX_KEYS) {
+      return { errors: [{ path: "keys", message: `must list at most ${MAX_KEYS - keys.length} keys beside secret` }] };
+    }
+    const checked = checkKeys(record.keys);
+    if ("errors" in checked) return checked;
+    keys.push(...checked.keys);
   }
   return {
     record: {
       jwtEnabled: enforcement !== "off",
       enforcement,
       keyBytes,
+      keys,
       secretEncoding,
       clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
       policy: tokenPolicy(record),
@@ -373,12 +511,4 @@ export function parseStoredRecord(text: string): CheckedAppRecord {
     throw new RecordError(`stored record field ${first?.path} ${first?.message}`);
   }
   return checked.record;
-}
-
-/** `sha256:` and the first 16 hex digits of SHA-256 over the key bytes (CONTRACT section 5). */
-export async function secretFingerprint(keyBytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", keyBytes));
-  let hex = "";
-  for (const byte of digest.subarray(0, 8)) hex += byte.toString(16).padStart(2, "0");
-  return `sha256:${hex}`;
 }

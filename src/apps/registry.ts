@@ -5,19 +5,76 @@
  */
 
 import { GatewayError } from "../errors.ts";
+import { importVerificationKey, type JwsAlgorithm, KeyError, keyFingerprint } from "../token/keys.ts";
 import {
   APP_KEY_PREFIX,
   type AppRecord,
   appKey,
+  type CheckedAppRecord,
   checkRecord,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_SECRET_ENCODING,
   type Enforcement,
   enforcementOf,
+  type FieldError,
   parseRecordText,
   RecordError,
-  secretFingerprint,
 } from "./record.ts";
+
+/** What the view shows of one key of `keys`: never its secret. */
+export interface KeyView {
+  readonly kid: string | null;
+  readonly alg: JwsAlgorithm;
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+  /** `sha256:` and 16 hex digits, over the HMAC key bytes or the public key's SPKI DER. */
+  readonly fingerprint: string;
+}
+
+/** The fingerprints of a record's keys: the v1 `secret`'s, and one per entry of `keys`. */
+export interface KeyFingerprints {
+  readonly secret: string | null;
+  readonly keys: readonly string[];
+}
+
+export const NO_FINGERPRINTS: KeyFingerprints = { secret: null, keys: [] };
+
+/**
+ * Imports each key of a checked record (so a public key is checked in full: a real public key
+ * of its algorithm, RSA ≥ 2048 bits) and fingerprints it. Throws `KeyFieldError` naming the key.
+ */
+export async function fingerprintKeys(checked: CheckedAppRecord): Promise<KeyFingerprints> {
+  let secret: string | null = null;
+  const keys: string[] = [];
+  for (const key of checked.keys) {
+    let cryptoKey: CryptoKey;
+    try {
+      cryptoKey = await importVerificationKey(key.material, true);
+    } catch (error) {
+      if (!(error instanceof KeyError)) throw error;
+      const field = key.material.kind === "public" ? "publicKey" : "secret";
+      throw new KeyFieldError({
+        path: key.path === "secret" ? "secret" : `${key.path}.${field}`,
+        message: error.message,
+      });
+    }
+    const print = await keyFingerprint(key.material, cryptoKey);
+    if (key.path === "secret") secret = print;
+    else keys.push(print);
+  }
+  return { secret, keys };
+}
+
+/** A key that does not import, with the field it came from. */
+export class KeyFieldError extends Error {
+  readonly field: FieldError;
+
+  constructor(field: FieldError) {
+    super(`${field.path} ${field.message}`);
+    this.name = "KeyFieldError";
+    this.field = field;
+  }
+}
 
 /** What the admin API shows of an app: never the secret. */
 export interface AppView {
@@ -37,6 +94,7 @@ export interface AppView {
   readonly appIdClaim?: string | null;
   readonly userClaims?: readonly string[];
   readonly requestBindings?: Readonly<Record<string, string>>;
+  readonly keys?: readonly KeyView[];
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
 }
@@ -44,15 +102,15 @@ export interface AppView {
 /** Workers KV refuses metadata over 1,024 bytes of JSON. */
 export const MAX_METADATA_BYTES = 1024;
 
-/** The view of a record whose key bytes (`null` without a secret) are known. */
-export async function appView(appId: string, record: AppRecord, keyBytes: Uint8Array | null): Promise<AppView> {
+/** The view of a record whose keys' fingerprints are known. */
+export function appView(appId: string, record: AppRecord, prints: KeyFingerprints): AppView {
   const enforcement = enforcementOf(record) ?? null;
   return {
     appId,
     jwtEnabled: enforcement === null ? (record.jwtEnabled ?? false) : enforcement !== "off",
     enforcement,
     secretEncoding: record.secretEncoding ?? DEFAULT_SECRET_ENCODING,
-    secretFingerprint: keyBytes ? await secretFingerprint(keyBytes) : null,
+    secretFingerprint: prints.secret,
     clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
     ...(record.issuer !== undefined ? { issuer: record.issuer } : {}),
     ...(record.audience !== undefined ? { audience: record.audience } : {}),
@@ -64,6 +122,17 @@ export async function appView(appId: string, record: AppRecord, keyBytes: Uint8A
     ...(record.appIdClaim !== undefined ? { appIdClaim: record.appIdClaim } : {}),
     ...(record.userClaims !== undefined ? { userClaims: record.userClaims } : {}),
     ...(record.requestBindings !== undefined ? { requestBindings: record.requestBindings } : {}),
+    ...(record.keys !== undefined
+      ? {
+          keys: record.keys.map((key, index) => ({
+            kid: key.kid ?? null,
+            alg: key.alg,
+            ...(key.notBefore !== undefined ? { notBefore: key.notBefore } : {}),
+            ...(key.notAfter !== undefined ? { notAfter: key.notAfter } : {}),
+            fingerprint: prints.keys[index] ?? "",
+          })),
+        }
+      : {}),
     createdAt: record.createdAt ?? null,
     updatedAt: record.updatedAt ?? null,
   };
@@ -146,8 +215,15 @@ export class AppRegistry {
     const record = await this.get(appId);
     if (record === null) return null;
     const checked = checkRecord(record);
-    const keyBytes = "record" in checked ? checked.record.keyBytes : null;
-    return appView(appId, record, keyBytes);
+    let prints = NO_FINGERPRINTS;
+    if ("record" in checked) {
+      try {
+        prints = await fingerprintKeys(checked.record);
+      } catch (error) {
+        if (!(error instanceof KeyFieldError)) throw error;
+      }
+    }
+    return appView(appId, record, prints);
   }
 }
 

@@ -46,9 +46,10 @@ function looksLikePemOrJson(secret: string): boolean {
 /**
  * The HMAC key bytes for `secret`: base64 decodes it (either alphabet, padding optional but
  * correct, canonical trailing bits); utf8 takes its UTF-8 bytes as typed. Throws `SecretError`
- * when the secret breaks a rule, or the key is shorter than 32 bytes or one byte repeated.
+ * when the secret breaks a rule, or the key is shorter than `minBytes` (32, HS256's hash size)
+ * or one byte repeated.
  */
-export function deriveKeyBytes(secret: string, encoding: SecretEncoding): Uint8Array {
+export function deriveKeyBytes(secret: string, encoding: SecretEncoding, minBytes = MIN_KEY_BYTES): Uint8Array {
   if (looksLikePemOrJson(secret)) throw new SecretError("secret must be a shared secret, not a PEM block or JSON");
   let bytes: Uint8Array;
   if (encoding === "base64") {
@@ -59,7 +60,7 @@ export function deriveKeyBytes(secret: string, encoding: SecretEncoding): Uint8A
     if (!secret.isWellFormed()) throw new SecretError("utf8 secret must be well-formed Unicode");
     bytes = new TextEncoder().encode(secret);
   }
-  if (bytes.length < MIN_KEY_BYTES) throw new SecretError(`key must be at least ${MIN_KEY_BYTES} bytes`);
+  if (bytes.length < minBytes) throw new SecretError(`key must be at least ${minBytes} bytes`);
   if (bytes.every((byte) => byte === bytes[0])) throw new SecretError("key must not be one byte repeated");
   return bytes;
 }

@@ -1,14 +1,21 @@
 /**
  * `AppStore`: app records by appId, from an in-isolate cache first and KV second (CONTRACT
- * section 3, step 1). Each cached entry holds the imported `CryptoKey`, so a warm request does
+ * section 3, step 1). Each cached entry holds the imported `CryptoKey`s, so a warm request does
  * no JSON parsing, no base64 and no key import. Unknown apps are cached too, so a flood of
  * requests for one missing app costs one KV read per period. Concurrent misses for one app
  * share a single read.
  */
 
 import { GatewayError } from "../errors.ts";
-import { importHs256Key } from "../token/hs256.ts";
-import { appKey, type Enforcement, parseStoredRecord, RecordError, type TokenPolicy } from "./record.ts";
+import { importVerificationKey, KeyError, type Keyring, keyring } from "../token/keys.ts";
+import {
+  appKey,
+  type CheckedAppRecord,
+  type Enforcement,
+  parseStoredRecord,
+  RecordError,
+  type TokenPolicy,
+} from "./record.ts";
 
 /** The one KV call the store makes: a tiny seam so tests can count or fail reads. */
 export interface AppRecordSource {
@@ -20,8 +27,8 @@ export interface ResolvedApp {
   readonly appId: string;
   readonly jwtEnabled: boolean;
   readonly enforcement: Enforcement;
-  /** The imported HS256 key; `null` only when the record has no secret (JWT off). */
-  readonly key: CryptoKey | null;
+  /** The imported keys; `null` only when the record has none (JWT off). */
+  readonly keyring: Keyring | null;
   readonly clockToleranceSeconds: number;
   readonly policy: TokenPolicy;
 }
@@ -52,7 +59,7 @@ export class AppStore {
     this.#source = source;
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries ?? MAX_CACHED_APPS;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => Date.now());
   }
 
   /**
@@ -105,7 +112,7 @@ export class AppStore {
         appId,
         jwtEnabled: record.jwtEnabled,
         enforcement: record.enforcement,
-        key: record.keyBytes ? await importHs256Key(record.keyBytes) : null,
+        keyring: await importKeys(record),
         clockToleranceSeconds: record.clockToleranceSeconds,
         policy: record.policy,
       };
@@ -114,4 +121,20 @@ export class AppStore {
       throw error;
     }
   }
+}
+
+/** Imports every key of a record once; a stored key that does not import is a fault. */
+async function importKeys(record: CheckedAppRecord): Promise<Keyring | null> {
+  if (record.keys.length === 0) return null;
+  const keys = await Promise.all(
+    record.keys.map(async ({ path, kid, material, notBefore, notAfter }) => {
+      try {
+        return { kid, alg: material.alg, cryptoKey: await importVerificationKey(material), notBefore, notAfter };
+      } catch (error) {
+        if (error instanceof KeyError) throw new RecordError(`stored record field ${path} ${error.message}`);
+        throw error;
+      }
+    }),
+  );
+  return keyring(keys);
 }

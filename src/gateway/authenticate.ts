@@ -11,6 +11,7 @@ import type { Env, GatewayConfig } from "../config.ts";
 import { badRequest, ERROR_CATALOGUE, GatewayError } from "../errors.ts";
 import { logEvent } from "../log.ts";
 import { checkTimeClaims } from "../token/claims.ts";
+import { isWithinWindow, type Keyring } from "../token/keys.ts";
 import { type VerifiedToken, verifyAppToken } from "../token/verify.ts";
 import { bindRequestIdentity, checkRequestIdentities, readRequestIdentities } from "./binding.ts";
 import { bearerToken } from "./credentials.ts";
@@ -79,7 +80,7 @@ export async function handleSdkRequest(
       env,
     );
   }
-  if (app.key === null) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "JWT enforced without a key" });
+  if (app.keyring === null) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "JWT enforced without a key" });
 
   if (app.enforcement === "report") return reportAndForward(request, target, env, deps, app);
 
@@ -105,13 +106,14 @@ async function verifyRequestToken(request: Request, app: ResolvedApp, deps: Gate
   const token = bearerToken(request.headers.get("authorization"));
   const now = deps.now() / 1000;
   const cached = deps.tokens.get(token, app);
-  if (cached) {
+  // A key whose window has closed since takes its tokens with it: verify again (and fail).
+  if (cached && isWithinWindow(cached.key, now)) {
     // Signature and claims were checked under this record; time moves on, so check it again.
     checkTimeClaims(cached.claims, { now, clockToleranceSeconds: app.clockToleranceSeconds });
     return cached;
   }
   const verified = await verifyAppToken(token, {
-    key: app.key as CryptoKey,
+    keyring: app.keyring as Keyring,
     appId: app.appId,
     clockToleranceSeconds: app.clockToleranceSeconds,
     now,

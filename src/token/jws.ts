@@ -42,21 +42,33 @@ export function parseCompactJws(token: string): ParsedJws {
   return { header, payload, payloadSegment, signingInput: ASCII.encode(token.slice(0, secondDot)), signature };
 }
 
+/** The v1 algorithm set: an app with only its `secret` accepts `HS256` alone. */
+export const V1_ALGORITHMS: ReadonlySet<string> = new Set(["HS256"]);
+
 /**
- * The only header this gateway accepts: `alg` exactly `HS256` (RFC 8725 section 3.1: the
- * algorithm is fixed by the app, not chosen by the token), `typ` absent or `JWT`, and no `crit`
- * or `b64` (RFC 7515 section 4.1.11, RFC 7797: extensions this verifier does not implement).
- * Key-selecting parameters (`kid`, `jwk`, `jku`, `x5u`, `x5c`) are ignored: the key comes from
- * the app record only. Throws `38 HEADER_TYPE_INCOMPATIBLE`.
+ * The header rules: `alg` exactly one of the algorithms of the app's keys (RFC 8725 section
+ * 3.1: the app fixes the algorithm, not the token; v1: `HS256`), `typ` absent or `JWT`, and no
+ * `crit` or `b64` (RFC 7515 section 4.1.11, RFC 7797: extensions this verifier does not
+ * implement). Key-carrying parameters (`jwk`, `jku`, `x5u`, `x5c`) are ignored: keys come from
+ * the app record only; `kid` only chooses among them. Returns `alg`; throws
+ * `38 HEADER_TYPE_INCOMPATIBLE`.
  */
-export function checkHs256Header(header: Record<string, unknown>): void {
+export function checkHeader(header: Record<string, unknown>, algorithms: ReadonlySet<string>): string {
+  const alg = ownMember(header, "alg");
   const typ = ownMember(header, "typ");
   if (
-    ownMember(header, "alg") !== "HS256" ||
+    typeof alg !== "string" ||
+    !algorithms.has(alg) ||
     (typ !== undefined && (typeof typ !== "string" || typ.toLowerCase() !== "jwt")) ||
     Object.hasOwn(header, "crit") ||
     Object.hasOwn(header, "b64")
   ) {
     throw invalidTokenError("HEADER_TYPE_INCOMPATIBLE");
   }
+  return alg;
+}
+
+/** The v1 header rules (CONTRACT section 3, step 6): `checkHeader` with `HS256` alone. */
+export function checkHs256Header(header: Record<string, unknown>): void {
+  checkHeader(header, V1_ALGORITHMS);
 }

@@ -7,23 +7,42 @@
 import type { TokenPolicy } from "../apps/record.ts";
 import { invalidTokenError } from "../errors.ts";
 import { checkAppClaims, checkIssuerAndAudience, checkPolicyClaims, checkTimeClaims } from "./claims.ts";
-import { verifyHs256 } from "./hs256.ts";
-import { checkHs256Header, type ParsedJws, parseCompactJws } from "./jws.ts";
+import { ownMember } from "./json.ts";
+import { checkHeader, type ParsedJws, parseCompactJws } from "./jws.ts";
+import { isWithinWindow, type Keyring, keyring, type VerificationKey, verifySignature } from "./keys.ts";
+
+export interface VerifiedJws extends ParsedJws {
+  /** The key whose signature verified: its window is checked again while the token is cached. */
+  readonly key: VerificationKey;
+}
 
 /**
- * Parses `token` and verifies its HS256 signature with `key`. Returns the parsed JWS, whose
- * payload may then be trusted as the signer's. Throws `38` with `MALFORMED`,
- * `HEADER_TYPE_INCOMPATIBLE` or `INVALID_SIGNATURE`.
+ * Parses `token` and verifies its signature with one of the app's keys, chosen by the record,
+ * never by the token: with a `kid` in the header (and keys that have kids), only the key with
+ * that kid; otherwise each key of the header's `alg`, in order (at most 3). A key outside its
+ * window at `now` (Unix seconds) is skipped. Returns the parsed JWS, whose payload may then be
+ * trusted as the signer's. Throws `38` with `MALFORMED`, `HEADER_TYPE_INCOMPATIBLE` (an `alg`
+ * none of the keys has) or `INVALID_SIGNATURE` (no usable key, or no key verifies).
  */
-export async function verifyHs256Jws(token: string, key: CryptoKey): Promise<ParsedJws> {
+export async function verifyJws(token: string, ring: Keyring, now: number): Promise<VerifiedJws> {
   const jws = parseCompactJws(token);
-  checkHs256Header(jws.header);
-  if (!(await verifyHs256(key, jws.signingInput, jws.signature))) throw invalidTokenError("INVALID_SIGNATURE");
-  return jws;
+  const alg = checkHeader(jws.header, ring.algorithms);
+  const kid = ring.usesKid ? ownMember(jws.header, "kid") : undefined;
+  for (const key of ring.keys) {
+    if (key.alg !== alg || (kid !== undefined && key.kid !== kid) || !isWithinWindow(key, now)) continue;
+    if (await verifySignature(key, jws.signingInput, jws.signature)) return { ...jws, key };
+  }
+  throw invalidTokenError("INVALID_SIGNATURE");
+}
+
+/** `verifyJws` with one HS256 key and no window: the v1 verifier (CONTRACT section 3, steps 5–7). */
+export function verifyHs256Jws(token: string, cryptoKey: CryptoKey): Promise<VerifiedJws> {
+  const ring = keyring([{ kid: null, alg: "HS256", cryptoKey, notBefore: null, notAfter: null }]);
+  return verifyJws(token, ring, 0);
 }
 
 export interface AppTokenOptions {
-  readonly key: CryptoKey;
+  readonly keyring: Keyring;
   /** The appId the request's path names. */
   readonly appId: string;
   readonly clockToleranceSeconds: number;
@@ -36,6 +55,8 @@ export interface AppTokenOptions {
 export interface VerifiedToken {
   readonly claims: Record<string, unknown>;
   readonly payloadSegment: string;
+  /** The key that verified the signature. */
+  readonly key: VerificationKey;
   /** The first present of `userId`, `appUserId`, `customerId`. */
   readonly userId: string;
 }
@@ -45,10 +66,10 @@ export interface VerifiedToken {
  * limits, the app and user claims, then issuer and audience.
  */
 export async function verifyAppToken(token: string, options: AppTokenOptions): Promise<VerifiedToken> {
-  const { payload, payloadSegment } = await verifyHs256Jws(token, options.key);
+  const { payload, payloadSegment, key } = await verifyJws(token, options.keyring, options.now);
   checkTimeClaims(payload, options);
   checkPolicyClaims(payload, options.policy);
   const userId = checkAppClaims(payload, options.appId, options.policy);
   checkIssuerAndAudience(payload, options.policy);
-  return { claims: payload, payloadSegment, userId };
+  return { claims: payload, payloadSegment, key, userId };
 }

@@ -89,11 +89,12 @@ describe("the verified-token cache, with a controlled clock", () => {
       appId: "A",
       jwtEnabled: true,
       enforcement: "enforce" as const,
-      key: null,
+      keyring: null,
       clockToleranceSeconds: 0,
       policy: V1_POLICY,
     };
-    const verified = { claims: {}, payloadSegment: "e30", userId: "u" };
+    const key = { kid: null, alg: "HS256" as const, cryptoKey: {} as CryptoKey, notBefore: null, notAfter: null };
+    const verified = { claims: {}, payloadSegment: "e30", key, userId: "u" };
     cache.set("x".repeat(MAX_CACHED_TOKEN_CHARS + 1), app, verified);
     expect(cache.size).toBe(0);
     for (const token of ["a", "b", "c"]) cache.set(token, app, verified);

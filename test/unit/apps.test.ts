@@ -65,11 +65,20 @@ describe("parseStoredRecord", () => {
       jwtEnabled: true,
       enforcement: "enforce",
       keyBytes: KEY_BYTES,
+      keys: [
+        {
+          path: "secret",
+          kid: null,
+          material: { kind: "hmac", alg: "HS256", bytes: KEY_BYTES },
+          notBefore: null,
+          notAfter: null,
+        },
+      ],
       secretEncoding: "base64",
       clockToleranceSeconds: 60,
       policy: V1_POLICY,
     });
-    expect(parseStoredRecord('{"jwtEnabled":false}')).toMatchObject({ jwtEnabled: false, keyBytes: null });
+    expect(parseStoredRecord('{"jwtEnabled":false}')).toMatchObject({ jwtEnabled: false, keyBytes: null, keys: [] });
   });
 
   it.each([
@@ -110,7 +119,8 @@ describe("AppStore", () => {
     const store = new AppStore(countingSource({ "app:A": record }), { ttlMs: 60_000 });
     const app = await store.get("A");
     expect(app).toMatchObject({ appId: "A", jwtEnabled: true, clockToleranceSeconds: 5 });
-    expect(app?.key?.algorithm).toMatchObject({ name: "HMAC", hash: { name: "SHA-256" } });
+    expect(app?.keyring?.keys).toHaveLength(1);
+    expect(app?.keyring?.keys[0]?.cryptoKey.algorithm).toMatchObject({ name: "HMAC", hash: { name: "SHA-256" } });
   });
 
   it("reads KV once per app per period, for known and unknown apps, also concurrently", async () => {

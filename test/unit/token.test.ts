@@ -4,11 +4,13 @@ import { V1_POLICY } from "../../src/apps/record.ts";
 import type { GatewayError } from "../../src/errors.ts";
 import { decodeBase64url } from "../../src/token/base64url.ts";
 import { checkAppClaims, checkTimeClaims } from "../../src/token/claims.ts";
-import { importHs256Key } from "../../src/token/hs256.ts";
 import { parseStrictJsonObject, scanJson } from "../../src/token/json.ts";
 import { checkHs256Header, MAX_TOKEN_CHARS, parseCompactJws } from "../../src/token/jws.ts";
+import { importVerificationKey, keyring } from "../../src/token/keys.ts";
 import { verifyAppToken, verifyHs256Jws } from "../../src/token/verify.ts";
 import { KEY_BYTES, mintToken, OTHER_KEY_BYTES, rejectionOf, signRaw, signSegments } from "../helpers.ts";
+
+const importHs256Key = (bytes: Uint8Array) => importVerificationKey({ kind: "hmac", alg: "HS256", bytes });
 
 const RFC7515_A1_KEY = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
 const RFC7515_A1_JWS =
@@ -174,7 +176,8 @@ describe("verifyHs256Jws", () => {
     const noneHeader = await signRaw('{"alg":"none"}', '{"appId":"A","userId":"u"}', OTHER_KEY_BYTES);
     expect(await rejectionOf(() => verifyHs256Jws(noneHeader, key))).toBe("HEADER_TYPE_INCOMPATIBLE");
     const expiredForged = await signRaw('{"alg":"HS256"}', '{"appId":"A","userId":"u","exp":1}', OTHER_KEY_BYTES);
-    const options = { key, appId: "A", clockToleranceSeconds: 0, now: 2_000_000_000, policy: V1_POLICY };
+    const ring = keyring([{ kid: null, alg: "HS256", cryptoKey: key, notBefore: null, notAfter: null }]);
+    const options = { keyring: ring, appId: "A", clockToleranceSeconds: 0, now: 2_000_000_000, policy: V1_POLICY };
     expect(await rejectionOf(() => verifyAppToken(expiredForged, options))).toBe("INVALID_SIGNATURE");
     const expired = await signSegments(base64url.encode('{"alg":"HS256"}'), base64url.encode('{"exp":1}'));
     expect(await rejectionOf(() => verifyAppToken(expired, options))).toBe("TOKEN_EXPIRED");

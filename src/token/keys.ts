@@ -1,0 +1,190 @@
+/**
+ * The keys an app verifies tokens with (issue 6): HMAC keys through Web Crypto, public keys
+ * imported by jose (`importSPKI`, `importJWK`) and checked here (public, RSA ≥ 2048 bits, the
+ * curve the algorithm names). The algorithm table mirrors jose's (`lib/jws_algorithms.js`);
+ * signatures are checked with `crypto.subtle.verify` on the already strictly parsed token, and
+ * the unit tests hold both to jose's `compactVerify`.
+ */
+
+import { importJWK, importSPKI, type JWK } from "jose";
+
+export const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
+export const PUBLIC_KEY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] as const;
+export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number];
+export type PublicKeyAlgorithm = (typeof PUBLIC_KEY_ALGORITHMS)[number];
+export type JwsAlgorithm = HmacAlgorithm | PublicKeyAlgorithm;
+
+/** RFC 7518 section 3.2: an HMAC key at least as long as the hash output. */
+export const HMAC_MIN_KEY_BYTES: Readonly<Record<HmacAlgorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+/** RFC 7518 section 3.3 (and NIST SP 800-131A): RSA keys of at least 2048 bits. */
+export const MIN_RSA_BITS = 2048;
+
+type VerifyParams = Parameters<SubtleCrypto["verify"]>[0];
+
+const VERIFY_PARAMS: Readonly<Record<JwsAlgorithm, VerifyParams>> = {
+  HS256: "HMAC",
+  HS384: "HMAC",
+  HS512: "HMAC",
+  RS256: "RSASSA-PKCS1-v1_5",
+  RS384: "RSASSA-PKCS1-v1_5",
+  RS512: "RSASSA-PKCS1-v1_5",
+  PS256: { name: "RSA-PSS", saltLength: 32 },
+  ES256: { name: "ECDSA", hash: "SHA-256" },
+  ES384: { name: "ECDSA", hash: "SHA-384" },
+  EdDSA: "Ed25519",
+};
+
+/** What a key's imported `CryptoKey` must be, beyond what the import itself enforces. */
+const EXPECTED_KEY: Readonly<Record<PublicKeyAlgorithm, { name: string; namedCurve?: string }>> = {
+  RS256: { name: "RSASSA-PKCS1-v1_5" },
+  RS384: { name: "RSASSA-PKCS1-v1_5" },
+  RS512: { name: "RSASSA-PKCS1-v1_5" },
+  PS256: { name: "RSA-PSS" },
+  ES256: { name: "ECDSA", namedCurve: "P-256" },
+  ES384: { name: "ECDSA", namedCurve: "P-384" },
+  EdDSA: { name: "Ed25519" },
+};
+
+export function isHmacAlgorithm(alg: string): alg is HmacAlgorithm {
+  return (HMAC_ALGORITHMS as readonly string[]).includes(alg);
+}
+
+/** The key material a record holds: HMAC key bytes, or a public key as PEM SPKI text or a JWK. */
+export type KeyMaterial =
+  | { readonly kind: "hmac"; readonly alg: HmacAlgorithm; readonly bytes: Uint8Array }
+  | { readonly kind: "public"; readonly alg: PublicKeyAlgorithm; readonly publicKey: string | Record<string, unknown> };
+
+/** Why a key is refused; the message names the rule, never the key. */
+export class KeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KeyError";
+  }
+}
+
+/** JWK members that only a private (or a symmetric) key has (RFC 7518 section 6). */
+const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+function checkJwk(jwk: Record<string, unknown>, alg: PublicKeyAlgorithm): void {
+  if (PRIVATE_JWK_MEMBERS.some((name) => Object.hasOwn(jwk, name))) {
+    throw new KeyError("must be a public key: a private or symmetric JWK is refused (treat that key as exposed)");
+  }
+  if (jwk.alg !== undefined && jwk.alg !== alg) throw new KeyError(`JWK alg must be ${alg} when present`);
+  if (jwk.use !== undefined && jwk.use !== "sig") throw new KeyError('JWK use must be "sig" when present');
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) {
+    throw new KeyError('JWK key_ops must include "verify" when present');
+  }
+}
+
+function checkPem(pem: string): void {
+  if (/PRIVATE KEY-----/.test(pem)) {
+    throw new KeyError("must be a public key: a private key is refused (treat that key as exposed)");
+  }
+  if (!/^-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----$/.test(pem)) {
+    throw new KeyError("must be an SPKI public key in PEM (-----BEGIN PUBLIC KEY-----) or a public JWK");
+  }
+}
+
+async function importPublicKey(
+  publicKey: string | Record<string, unknown>,
+  alg: PublicKeyAlgorithm,
+  extractable: boolean,
+): Promise<CryptoKey> {
+  let key: CryptoKey | Uint8Array;
+  if (typeof publicKey === "string") {
+    const pem = publicKey.trim();
+    checkPem(pem);
+    try {
+      key = await importSPKI(pem, alg, { extractable });
+    } catch {
+      throw new KeyError(`is not a valid ${alg} public key`);
+    }
+  } else {
+    checkJwk(publicKey, alg);
+    try {
+      key = await importJWK(publicKey as JWK, alg, { extractable });
+    } catch {
+      throw new KeyError(`is not a valid ${alg} public JWK`);
+    }
+  }
+  if (key instanceof Uint8Array || key.type !== "public") throw new KeyError("must be a public key");
+  const expected = EXPECTED_KEY[alg];
+  const algorithm = key.algorithm as { name: string; namedCurve?: string; modulusLength?: number };
+  if (algorithm.name !== expected.name || algorithm.namedCurve !== expected.namedCurve) {
+    throw new KeyError(`is not a valid ${alg} public key`);
+  }
+  if (algorithm.modulusLength !== undefined && algorithm.modulusLength < MIN_RSA_BITS) {
+    throw new KeyError(`RSA key must be at least ${MIN_RSA_BITS} bits`);
+  }
+  return key;
+}
+
+/**
+ * Imports a key for `verify` only. `extractable` only for the admin API, which fingerprints
+ * public keys by their SPKI bytes. Throws `KeyError` for a key that breaks a rule.
+ */
+export function importVerificationKey(material: KeyMaterial, extractable = false): Promise<CryptoKey> {
+  if (material.kind === "hmac") {
+    const hash = `SHA-${material.alg.slice(2)}`;
+    return crypto.subtle.importKey("raw", material.bytes, { name: "HMAC", hash }, extractable, ["verify"]);
+  }
+  return importPublicKey(material.publicKey, material.alg, extractable);
+}
+
+/** `sha256:` and the first 16 hex digits of SHA-256 over `bytes` (CONTRACT section 5). */
+export async function fingerprint(bytes: BufferSource): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (const byte of digest.subarray(0, 8)) hex += byte.toString(16).padStart(2, "0");
+  return `sha256:${hex}`;
+}
+
+/**
+ * A key's fingerprint: over the HMAC key bytes, or over the public key's SPKI DER (so a PEM and
+ * a JWK of one key agree). `cryptoKey` must be extractable for a public key.
+ */
+export async function keyFingerprint(material: KeyMaterial, cryptoKey: CryptoKey): Promise<string> {
+  if (material.kind === "hmac") return fingerprint(material.bytes);
+  return fingerprint((await crypto.subtle.exportKey("spki", cryptoKey)) as ArrayBuffer);
+}
+
+/** A key ready to verify with, imported once per record version. */
+export interface VerificationKey {
+  readonly kid: string | null;
+  readonly alg: JwsAlgorithm;
+  readonly cryptoKey: CryptoKey;
+  /** Unix seconds; the key verifies from `notBefore` (inclusive) until `notAfter` (exclusive). */
+  readonly notBefore: number | null;
+  readonly notAfter: number | null;
+}
+
+/** An app's keys, with what key selection needs precomputed. */
+export interface Keyring {
+  readonly keys: readonly VerificationKey[];
+  /** The algorithms of the app's keys: a token naming another is `HEADER_TYPE_INCOMPATIBLE`. */
+  readonly algorithms: ReadonlySet<string>;
+  /** Whether any key has a `kid`. Without one, a token's `kid` selects nothing (v1). */
+  readonly usesKid: boolean;
+}
+
+export function keyring(keys: readonly VerificationKey[]): Keyring {
+  return {
+    keys,
+    algorithms: new Set(keys.map((key) => key.alg)),
+    usesKid: keys.some((key) => key.kid !== null),
+  };
+}
+
+/** Whether `key` is inside its validity window at `now` (Unix seconds). */
+export function isWithinWindow(key: VerificationKey, now: number): boolean {
+  return (key.notBefore === null || now >= key.notBefore) && (key.notAfter === null || now < key.notAfter);
+}
+
+/** True when `signature` is valid for `signingInput` under `key` (constant time for HMAC). */
+export function verifySignature(
+  key: VerificationKey,
+  signingInput: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  return crypto.subtle.verify(VERIFY_PARAMS[key.alg], key.cryptoKey, signature, signingInput);
+}
