@@ -180,11 +180,19 @@ export function isWithinWindow(key: VerificationKey, now: number): boolean {
   return (key.notBefore === null || now >= key.notBefore) && (key.notAfter === null || now < key.notAfter);
 }
 
-/** True when `signature` is valid for `signingInput` under `key` (constant time for HMAC). */
-export function verifySignature(
+/**
+ * True when `signature` is valid for `signingInput` under `key` (constant time for HMAC). A
+ * signature Web Crypto cannot even check is invalid: workerd throws `OperationError` for an
+ * Ed25519 signature that is not 64 bytes, where the other algorithms answer `false`.
+ */
+export async function verifySignature(
   key: VerificationKey,
   signingInput: Uint8Array,
   signature: Uint8Array,
 ): Promise<boolean> {
-  return crypto.subtle.verify(VERIFY_PARAMS[key.alg], key.cryptoKey, signature, signingInput);
+  try {
+    return await crypto.subtle.verify(VERIFY_PARAMS[key.alg], key.cryptoKey, signature, signingInput);
+  } catch {
+    return false;
+  }
 }

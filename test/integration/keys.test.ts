@@ -102,6 +102,17 @@ describe("public-key tokens minted by jose", () => {
     await expectRejected(await call(appId, token), 401, invalid("IDENTIFIER_MISMATCH"));
   });
 
+  it.each(PUBLIC_ALGS)("%s: a signature one byte short, or empty, is 38 INVALID_SIGNATURE", async (alg) => {
+    const appId = await newApp(keysRecord([{ alg, publicKey: pair(alg).spki }]));
+    const token = await mintSignedToken(claimsFor(appId), pair(alg));
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const { base64url } = await import("jose");
+    const short = base64url.encode(base64url.decode(signature).subarray(1));
+    for (const candidate of [`${header}.${payload}.${short}`, `${header}.${payload}.`]) {
+      await expectRejected(await call(appId, candidate), 401, invalid("INVALID_SIGNATURE"));
+    }
+  });
+
   it("a token of an algorithm none of the app's keys has is 38 HEADER_TYPE_INCOMPATIBLE", async () => {
     const appId = await newApp(keysRecord([{ alg: "ES256", publicKey: pair("ES256").spki }]));
     for (const alg of ["RS256", "ES384", "EdDSA"]) {

@@ -1,4 +1,4 @@
-import { base64url, compactVerify, jwtVerify } from "jose";
+import { base64url, compactVerify, importSPKI, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { V1_POLICY } from "../../src/apps/record.ts";
 import type { GatewayError } from "../../src/errors.ts";
@@ -7,7 +7,7 @@ import { checkAppClaims, checkTimeClaims } from "../../src/token/claims.ts";
 import { parseStrictJsonObject, scanJson } from "../../src/token/json.ts";
 import { checkHs256Header, MAX_TOKEN_CHARS, parseCompactJws } from "../../src/token/jws.ts";
 import { importVerificationKey, keyring } from "../../src/token/keys.ts";
-import { verifyAppToken, verifyHs256Jws } from "../../src/token/verify.ts";
+import { verifyAppToken, verifyHs256Jws, verifyJws } from "../../src/token/verify.ts";
 import { KEY_BYTES, mintToken, OTHER_KEY_BYTES, rejectionOf, signRaw, signSegments } from "../helpers.ts";
 
 const importHs256Key = (bytes: Uint8Array) => importVerificationKey({ kind: "hmac", alg: "HS256", bytes });
@@ -244,5 +244,63 @@ describe("checkAppClaims", () => {
     [{ appId: "AP1\u200b", userId: "u" }, "IDENTIFIER_MISMATCH"],
   ])("%j → %s", async (payload, expected) => {
     expect(await check(payload)).toBe(expected);
+  });
+});
+
+describe("verifyJws agrees with jose's compactVerify", () => {
+  const ALGS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] as const;
+
+  /** Tokens to judge: valid, each signature byte region changed, truncated, padded, another key's. */
+  function variants(token: string, otherToken: string): string[] {
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const bytes = base64url.decode(signature);
+    const flipped = (index: number) => {
+      const copy = bytes.slice();
+      copy[index] = (copy[index] as number) ^ 1;
+      return `${header}.${payload}.${base64url.encode(copy)}`;
+    };
+    return [
+      token,
+      flipped(0),
+      flipped(bytes.length >> 1),
+      flipped(bytes.length - 1),
+      `${header}.${payload}.${base64url.encode(bytes.subarray(1))}`,
+      `${header}.${payload}.${base64url.encode(new Uint8Array([...bytes, 0]))}`,
+      `${header}.${payload}.`,
+      `${header}.${otherToken.split(".")[1]}.${signature}`,
+      otherToken,
+    ];
+  }
+
+  it.each(ALGS)("%s: the same verdict on valid, altered and foreign tokens", async (alg) => {
+    const { testKeyPair, mintSignedToken, mintHmacToken, testKeyBytes } = await import("../helpers.ts");
+    const claims = { appId: "A", userId: "u" };
+    let verifyKey: CryptoKey | Uint8Array;
+    let material: Parameters<typeof importVerificationKey>[0];
+    let token: string;
+    let otherToken: string;
+    if (alg.startsWith("HS")) {
+      const bytes = testKeyBytes(Number(alg.slice(2)) / 8);
+      verifyKey = bytes;
+      material = { kind: "hmac", alg: alg as "HS256", bytes };
+      token = await mintHmacToken(claims, bytes, alg);
+      otherToken = await mintHmacToken({ ...claims, userId: "v" }, testKeyBytes(bytes.length, 9), alg);
+    } else {
+      const pair = await testKeyPair(alg);
+      verifyKey = await importSPKI(pair.spki, alg);
+      material = { kind: "public", alg: alg as "RS256", publicKey: pair.spki };
+      token = await mintSignedToken(claims, pair);
+      otherToken = await mintSignedToken({ ...claims, userId: "v" }, await testKeyPair(alg, "other"));
+    }
+    const cryptoKey = await importVerificationKey(material);
+    const ring = keyring([{ kid: null, alg, cryptoKey, notBefore: null, notAfter: null }]);
+    for (const candidate of variants(token, otherToken)) {
+      const ours = await rejectionOf(() => verifyJws(candidate, ring, 0));
+      const theirs = await compactVerify(candidate, verifyKey, { algorithms: [alg] }).then(
+        () => "passed",
+        () => "failed",
+      );
+      expect({ candidate, ours: ours === "passed" ? "passed" : "failed" }).toEqual({ candidate, ours: theirs });
+    }
   });
 });
