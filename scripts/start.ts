@@ -141,13 +141,10 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${PORT}`;
   await waitForGateway(`${base}/healthz`, child);
   const demo = await ensureDemoApp(base, adminToken);
-  const token = await mintAppToken({
-    appId: DEMO_APP_ID,
-    claims: { userId: DEMO_USER_ID },
-    secret: demo.secret,
-    encoding: demo.encoding,
-    lifetimeSeconds: 3600,
-  });
+  const token = await mintAppToken(
+    { appId: DEMO_APP_ID, claims: { userId: DEMO_USER_ID }, lifetimeSeconds: 3600 },
+    { alg: "HS256", secret: demo.secret, encoding: demo.encoding },
+  );
   console.log(`
 edge-authenticator is running on ${base}, in front of the demo origin on http://127.0.0.1:${ORIGIN_PORT}.
 

@@ -1,16 +1,58 @@
 /**
- * npm run token -- --app <appId> --user <id> [--exp 1h] [--secret S --encoding base64|utf8]
+ * npm run token -- --app <appId> --user <id> [--exp 1h] [--alg ALG] [--kid KID]
+ *                  [--secret S --encoding base64|utf8 | --key private.pem] [--claim name=value …]
  *
- * Prints a signed HS256 token for one app. Without --secret, the app's secret is read from the
- * local KV that `npm start` uses. The token is the only thing written to stdout.
+ * Prints a signed token for one app. HMAC (HS256/384/512): with --secret, or else the app's key
+ * read from the local KV that `npm start` uses (the key with --kid, or the first of --alg).
+ * Public-key algorithms (RS256/384/512, PS256, ES256/384, EdDSA): --key names a private key file,
+ * PEM PKCS#8 or a private JWK. The token is the only thing written to stdout.
  */
 
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { SecretEncoding } from "../src/apps/secret.ts";
+import { type HmacAlgorithm, isHmacAlgorithm } from "../src/token/algorithms.ts";
 import { readLocalRecord } from "./lib/local-kv.ts";
-import { mintAppToken, parseDuration } from "./lib/mint.ts";
+import { mintAppToken, parseAlgorithm, parseDuration, type Signer } from "./lib/mint.ts";
 
 const USAGE = `usage: npm run token -- --app <appId> --user <id> [--exp 1h | --exp none]
-                      [--app-user <id>] [--customer <id>] [--secret <secret> --encoding base64|utf8]`;
+                      [--app-user <id>] [--customer <id>] [--claim name=value ...]
+                      [--alg HS256|HS384|HS512|RS256|RS384|RS512|PS256|ES256|ES384|EdDSA] [--kid <kid>]
+                      [--secret <secret> --encoding base64|utf8 | --key <private key file>]`;
+
+function encodingOf(value: unknown): SecretEncoding {
+  if (value === undefined || value === "base64") return "base64";
+  if (value === "utf8") return "utf8";
+  throw new Error("--encoding must be base64 or utf8");
+}
+
+/** The HMAC key for `alg`/`kid` from the app's record in local KV: one of `keys`, or `secret`. */
+async function signerFromLocalKv(appId: string, alg: string | undefined, kid: string | undefined) {
+  const record = await readLocalRecord(appId);
+  if (!record) throw new Error(`no app ${appId} in local KV; run npm start once, or pass --secret or --key`);
+  const keys = Array.isArray(record.keys) ? (record.keys as Record<string, unknown>[]) : [];
+  const key = keys.find(
+    (candidate) =>
+      typeof candidate.secret === "string" &&
+      (kid === undefined || candidate.kid === kid) &&
+      (alg === undefined || candidate.alg === alg),
+  );
+  if (key) {
+    const signer: Signer = {
+      alg: key.alg as HmacAlgorithm,
+      secret: key.secret as string,
+      encoding: encodingOf(key.secretEncoding),
+    };
+    return { signer, kid: kid ?? (typeof key.kid === "string" ? key.kid : undefined) };
+  }
+  if (typeof record.secret === "string" && kid === undefined && (alg === undefined || alg === "HS256")) {
+    return { signer: { alg: "HS256", secret: record.secret, encoding: encodingOf(record.secretEncoding) } as Signer };
+  }
+  throw new Error(
+    `app ${appId} has no HMAC key${kid ? ` with kid ${kid}` : ""}${alg ? ` for ${alg}` : ""}; ` +
+      "public keys sign with --key <private key file>",
+  );
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,7 +61,11 @@ async function main(): Promise<void> {
       user: { type: "string" },
       "app-user": { type: "string" },
       customer: { type: "string" },
+      claim: { type: "string", multiple: true },
       exp: { type: "string", default: "1h" },
+      alg: { type: "string" },
+      kid: { type: "string" },
+      key: { type: "string" },
       secret: { type: "string" },
       encoding: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -31,26 +77,37 @@ async function main(): Promise<void> {
     return;
   }
   const appId = values.app;
-  const claims: Record<string, string> = {};
+  const claims: Record<string, unknown> = {};
   if (values.user) claims.userId = values.user;
   if (values["app-user"]) claims.appUserId = values["app-user"];
   if (values.customer) claims.customerId = values.customer;
-  if (!appId || Object.keys(claims).length === 0)
-    throw new Error(`--app and one of --user, --app-user, --customer are required\n${USAGE}`);
-  const encoding = values.encoding ?? "base64";
-  if (encoding !== "base64" && encoding !== "utf8") throw new Error("--encoding must be base64 or utf8");
+  for (const pair of values.claim ?? []) {
+    const equals = pair.indexOf("=");
+    if (equals < 1) throw new Error(`--claim must be name=value, not ${pair}`);
+    claims[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  if (!appId || Object.keys(claims).length === 0) {
+    throw new Error(`--app and one of --user, --app-user, --customer, --claim are required\n${USAGE}`);
+  }
+  const alg = values.alg === undefined ? undefined : parseAlgorithm(values.alg);
+  if (values.key !== undefined && values.secret !== undefined) throw new Error("--key and --secret exclude each other");
 
-  let secret = values.secret;
-  let secretEncoding: "base64" | "utf8" = encoding;
-  if (secret === undefined) {
-    const record = await readLocalRecord(appId);
-    if (!record) throw new Error(`no app ${appId} in local KV; run npm start once, or pass --secret`);
-    if (typeof record.secret !== "string") throw new Error(`app ${appId} has no secret (JWT is off)`);
-    secret = record.secret;
-    secretEncoding = record.secretEncoding === "utf8" ? "utf8" : "base64";
+  let signer: Signer;
+  let kid = values.kid;
+  if (values.key !== undefined) {
+    if (alg === undefined || isHmacAlgorithm(alg)) throw new Error("--key needs --alg, a public-key algorithm");
+    signer = { alg, privateKey: readFileSync(values.key, "utf8") };
+  } else if (values.secret !== undefined) {
+    const hmac = alg ?? "HS256";
+    if (!isHmacAlgorithm(hmac)) throw new Error(`${hmac} signs with a private key: pass --key <file>`);
+    signer = { alg: hmac, secret: values.secret, encoding: encodingOf(values.encoding) };
+  } else {
+    if (alg !== undefined && !isHmacAlgorithm(alg))
+      throw new Error(`${alg} signs with a private key: pass --key <file>`);
+    ({ signer, kid } = await signerFromLocalKv(appId, alg, kid));
   }
   const lifetimeSeconds = values.exp === "none" ? null : parseDuration(values.exp);
-  console.log(await mintAppToken({ appId, claims, secret, encoding: secretEncoding, lifetimeSeconds }));
+  console.log(await mintAppToken({ appId, claims, lifetimeSeconds, ...(kid === undefined ? {} : { kid }) }, signer));
 }
 
 main().catch((error: unknown) => {

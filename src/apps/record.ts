@@ -6,7 +6,8 @@
  */
 
 import * as v from "valibot";
-import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, type KeyMaterial, PUBLIC_KEY_ALGORITHMS } from "../token/keys.ts";
+import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, PUBLIC_KEY_ALGORITHMS } from "../token/algorithms.ts";
+import type { KeyMaterial } from "../token/keys.ts";
 import { deriveKeyBytes, type SecretEncoding, SecretError } from "./secret.ts";
 
 /** KV key prefix of app records: `app:{appId}`. Stable: changing it orphans every record. */

@@ -5,7 +5,8 @@
  */
 
 import { GatewayError } from "../errors.ts";
-import { importVerificationKey, type JwsAlgorithm, KeyError, keyFingerprint } from "../token/keys.ts";
+import type { JwsAlgorithm } from "../token/algorithms.ts";
+import { importVerificationKey, KeyError, keyFingerprint } from "../token/keys.ts";
 import {
   APP_KEY_PREFIX,
   type AppRecord,
