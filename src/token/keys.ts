@@ -167,18 +167,20 @@ export function isWithinWindow(key: VerificationKey, now: number): boolean {
 }
 
 /**
- * True when `signature` is valid for `signingInput` under `key` (constant time for HMAC). A
- * signature Web Crypto cannot even check is invalid: workerd throws `OperationError` for an
- * Ed25519 signature that is not 64 bytes, where the other algorithms answer `false`.
+ * Signature lengths fixed by the algorithm (RFC 7518 section 3.4, RFC 8037 section 3.1). workerd
+ * throws `OperationError` for an Ed25519 signature of another length where the other algorithms
+ * answer `false`; a wrong length is an invalid signature, so it is answered here, and anything
+ * Web Crypto still throws is a fault (500), not a verdict.
  */
-export async function verifySignature(
+const SIGNATURE_BYTES: Partial<Record<JwsAlgorithm, number>> = { ES256: 64, ES384: 96, EdDSA: 64 };
+
+/** True when `signature` is valid for `signingInput` under `key` (constant time for HMAC). */
+export function verifySignature(
   key: VerificationKey,
   signingInput: Uint8Array,
   signature: Uint8Array,
-): Promise<boolean> {
-  try {
-    return await crypto.subtle.verify(VERIFY_PARAMS[key.alg], key.cryptoKey, signature, signingInput);
-  } catch {
-    return false;
-  }
+): Promise<boolean> | boolean {
+  const length = SIGNATURE_BYTES[key.alg];
+  if (length !== undefined && signature.byteLength !== length) return false;
+  return crypto.subtle.verify(VERIFY_PARAMS[key.alg], key.cryptoKey, signature, signingInput);
 }

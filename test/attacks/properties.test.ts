@@ -47,7 +47,9 @@ describe("any single-character change to a valid token", () => {
             how === "delete"
               ? token.slice(0, index) + token.slice(index + 1)
               : token.slice(0, index) + char + token.slice(index + (how === "replace" ? 1 : 0));
-          fc.pre(mutated !== token);
+          // Spaces or tabs before the token widen the separator after `Bearer` (RFC 7235: 1*SP):
+          // the same token, not a change to it.
+          fc.pre(mutated.replace(/^[ \t]+/, "") !== token);
           originCalls.length = 0;
           let res: Response;
           try {
