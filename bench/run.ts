@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --duration 2 --connections 32 --runs 6 --scenarios warm,jwt-off --pin --smoke]
- * npm run bench -- --instructions [--count 500] [--direct]
+ * npm run bench -- --instructions [--count 500] [--direct] [--features]
  *
  * Measures the gateway's cost per request next to the limit and a peer, in one run, on workerd
  * through Miniflare's API (not `wrangler dev`, whose proxy caps throughput):
@@ -11,14 +11,16 @@
  *
  * Each cell is measured `--runs` times, interleaved across variants, and the median run is kept.
  * `--instructions` counts workerd's instructions per request under callgrind instead (stable on a
- * noisy machine); `--direct` skips Miniflare's entry Worker. A full run prints one table and
- * writes it to bench/RESULTS.md (RESULTS-instructions.md, -direct.md for the other modes). `--smoke` sends a few requests
+ * noisy machine); `--direct` skips Miniflare's entry Worker; `--features` gives the gateway's app
+ * an issue-6 record (two keys with kids and windows, issuer, audience, lifetime and revocation
+ * rules, its own claim names) and its tokens the claims and `kid` that record asks for. A full run prints one table and
+ * writes it to bench/RESULTS.md (RESULTS-instructions.md, -direct.md, -features.md for the other modes). `--smoke` sends a few requests
  * per cell, checks every status and the KV read count, and exits non-zero on a mismatch (no
  * timing is asserted): `npm test` runs it.
  */
 
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPair, randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -28,9 +30,10 @@ import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { CALLGRIND_V8_FLAGS, callgrindWorkerd, countInstructions, hasValgrind } from "./lib/instructions.ts";
 import { type BenchRequest, hasWrk, type LoadResult, runAutocannon, runWrk } from "./lib/load.ts";
-import { mintHs256 } from "./lib/mint.ts";
+import { mintHs256 as mintToken } from "./lib/mint.ts";
 
 const run = promisify(execFile);
+const generateKeyPairAsync = promisify(generateKeyPair);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUT = `${ROOT}bench/out`;
 const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(`${ROOT}wrangler.toml`, "utf8"))?.[1];
@@ -53,6 +56,8 @@ const { values: flags } = parseArgs({
     count: { type: "string", default: "500" },
     // Straight to the variant's socket, without Miniflare's entry Worker in front.
     direct: { type: "boolean", default: false },
+    // The gateway's app as an issue-6 record: keys, windows, issuer, audience, claim names.
+    features: { type: "boolean", default: false },
   },
 });
 const DURATION = Number(flags.duration);
@@ -188,14 +193,40 @@ async function startVariant(name: VariantName, secret: string): Promise<Instance
     const kv = await mf.getKVNamespace("APPS", name);
     const now = new Date().toISOString();
     // utf8 encoding: the key is the secret's bytes, exactly what hono's jwt middleware uses.
-    await kv.put(
-      `app:${APP_ID}`,
-      JSON.stringify({ jwtEnabled: true, secret, secretEncoding: "utf8", createdAt: now, updatedAt: now }),
-    );
+    const record = flags.features ? await featuresRecord(secret) : { jwtEnabled: true, secret, secretEncoding: "utf8" };
+    await kv.put(`app:${APP_ID}`, JSON.stringify({ ...record, createdAt: now, updatedAt: now }));
     await kv.put(`app:${OPEN_APP_ID}`, JSON.stringify({ jwtEnabled: false, createdAt: now, updatedAt: now }));
   }
   return { mf, url, pid };
 }
+
+/**
+ * `--features`: the bench secret as the HS256 key `bench` of `keys`, inside a window, beside an
+ * ES256 key `next` (a rotation in progress), with every token rule of issue 6 switched on.
+ */
+async function featuresRecord(secret: string): Promise<Record<string, unknown>> {
+  const { publicKey } = await generateKeyPairAsync("ec", { namedCurve: "P-256" });
+  const day = 86_400_000;
+  const at = (offset: number) => new Date(Date.now() + offset).toISOString();
+  return {
+    enforcement: "enforce",
+    keys: [
+      { kid: "next", alg: "ES256", publicKey: publicKey.export({ type: "spki", format: "pem" }), notBefore: at(-day) },
+      { kid: FEATURES_KID, alg: "HS256", secret, secretEncoding: "utf8", notBefore: at(-day), notAfter: at(day) },
+    ],
+    issuer: FEATURES_ISSUER,
+    audience: ["web", FEATURES_AUDIENCE],
+    requireExp: true,
+    maxTokenLifetimeSeconds: 86_400,
+    tokensNotBefore: at(-day),
+    userClaims: ["userId", "sub"],
+    requestBindings: { userId: "userId" },
+  };
+}
+
+const FEATURES_KID = "bench";
+const FEATURES_ISSUER = "https://backend.bench.example";
+const FEATURES_AUDIENCE = "sdk";
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -211,7 +242,10 @@ interface Scenario {
 
 function scenarios(secret: string, tokenCount: number): Scenario[] {
   const now = Math.floor(Date.now() / 1000);
-  const claims = (i: number) => ({ appId: APP_ID, userId: USER_ID, iat: now, exp: now + 3600, jti: i });
+  const features = flags.features ? { iss: FEATURES_ISSUER, aud: FEATURES_AUDIENCE } : {};
+  const claims = (i: number) => ({ appId: APP_ID, userId: USER_ID, ...features, iat: now, exp: now + 3600, jti: i });
+  const kid = flags.features ? FEATURES_KID : undefined;
+  const mintHs256 = (key: string, payload: Record<string, unknown>) => mintToken(key, payload, kid);
   const path = `/api/v1/app/${APP_ID}/threads?userId=${USER_ID}`;
   const warmToken = mintHs256(secret, claims(0));
   const otherSecret = randomBytes(24).toString("base64url");
@@ -533,8 +567,14 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} · ${cpus()[0]?.model ?? "?"} × ${cpus().length} · Node ${process.version} · workerd ${packageVersion("workerd")} · miniflare ${packageVersion("miniflare")} · wrangler ${packageVersion("wrangler")} · hono ${packageVersion("hono")} · jose ${packageVersion("jose")}`,
       "",
       flags.instructions
-        ? `Instructions workerd executed (callgrind: every thread, the variant, the origin and Miniflare's entry Worker${flags.direct ? " — here bypassed, --direct" : ""}) per request, over ${COUNT} requests after ${COUNT} to warm up; a ratio is the other variant's count over this one's, so above 1 is cheaper. Command: \`npm run bench -- --instructions${flags.direct ? " --direct" : ""}\`.`
-        : `Load: ${useWrk ? "wrk" : "autocannon"}, ${CONNECTIONS} connections, ${DURATION} s a run, median of ${RUNS} runs, after a ${WARMUP} s warm-up${flags.direct ? ", straight to each Worker's socket (--direct, no Miniflare entry Worker)" : ""}; every variant forwards to the same origin Worker through a service binding. Command: \`npm run bench\`.`,
+        ? `Instructions workerd executed (callgrind: every thread, the variant, the origin and Miniflare's entry Worker${flags.direct ? " — here bypassed, --direct" : ""}) per request, over ${COUNT} requests after ${COUNT} to warm up; a ratio is the other variant's count over this one's, so above 1 is cheaper. Command: \`npm run bench -- --instructions${flags.direct ? " --direct" : ""}${flags.features ? " --features" : ""}\`.`
+        : `Load: ${useWrk ? "wrk" : "autocannon"}, ${CONNECTIONS} connections, ${DURATION} s a run, median of ${RUNS} runs, after a ${WARMUP} s warm-up${flags.direct ? ", straight to each Worker's socket (--direct, no Miniflare entry Worker)" : ""}; every variant forwards to the same origin Worker through a service binding. Command: \`npm run bench${flags.features ? " -- --features" : ""}\`.`,
+      ...(flags.features
+        ? [
+            "",
+            "With `--features`: the gateway's app has two keys with kids and windows (HS256 `bench`, ES256 `next`), issuer, audience, requireExp, maxTokenLifetimeSeconds, tokensNotBefore, userClaims and requestBindings; its tokens carry `kid`, `iss` and `aud` (hono-jwt ignores them).",
+          ]
+        : []),
       "",
       results,
       "",
@@ -549,7 +589,7 @@ async function main(): Promise<void> {
     const text = `${lines.join("\n").trimEnd()}\n`;
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     // Only a full run replaces the recorded results; a --scenarios run just prints.
-    const file = `bench/RESULTS${flags.instructions ? "-instructions" : ""}${flags.direct ? "-direct" : ""}.md`;
+    const file = `bench/RESULTS${flags.instructions ? "-instructions" : ""}${flags.direct ? "-direct" : ""}${flags.features ? "-features" : ""}.md`;
     if (only) console.log(`\n${text}\nPartial run (--scenarios) in ${seconds} s; ${file} left as it was.`);
     else {
       writeFileSync(`${ROOT}${file}`, text);
