@@ -1,0 +1,105 @@
+// `npm run token` (scripts/token.ts, scripts/lib/mint.ts) on Node: every algorithm signs a token
+// that jose verifies with the matching public key, with the kid and claims asked for.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createSecretKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { decodeProtectedHeader, jwtVerify } from "jose";
+import { mintAppToken } from "../../scripts/lib/mint.ts";
+
+const run = promisify(execFile);
+const TOKEN_SCRIPT = fileURLToPath(new URL("../../scripts/token.ts", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "token-script-"));
+
+type KeyGen = () => ReturnType<typeof generateKeyPairSync>;
+const PUBLIC: Record<string, KeyGen> = {
+  RS256: () => generateKeyPairSync("rsa", { modulusLength: 2048 }),
+  PS256: () => generateKeyPairSync("rsa", { modulusLength: 2048 }),
+  ES256: () => generateKeyPairSync("ec", { namedCurve: "P-256" }),
+  ES384: () => generateKeyPairSync("ec", { namedCurve: "P-384" }),
+  EdDSA: () => generateKeyPairSync("ed25519"),
+};
+
+const claims = { userId: "u-42", sub: "u-42" };
+
+describe("mintAppToken", () => {
+  for (const [alg, generate] of Object.entries(PUBLIC)) {
+    it(`${alg}: a PKCS#8 PEM or a private JWK signs a token jose verifies with the public key`, async () => {
+      const { privateKey, publicKey } = generate();
+      const pem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+      const jwk = JSON.stringify(privateKey.export({ format: "jwk" }));
+      for (const text of [pem, jwk]) {
+        const token = await mintAppToken(
+          { appId: "AP1", claims, lifetimeSeconds: 60, kid: "k1" },
+          { alg: alg as "RS256", privateKey: text },
+        );
+        const { payload } = await jwtVerify(token, publicKey, { algorithms: [alg] });
+        assert.deepEqual(decodeProtectedHeader(token), { alg, typ: "JWT", kid: "k1" });
+        assert.equal(payload.appId, "AP1");
+        assert.equal(payload.sub, "u-42");
+        assert.equal((payload.exp as number) - (payload.iat as number), 60);
+      }
+    });
+  }
+
+  for (const [alg, bytes] of [
+    ["HS256", 32],
+    ["HS384", 48],
+    ["HS512", 64],
+  ] as const) {
+    it(`${alg}: a secret of ${bytes} bytes signs; one byte less is refused`, async () => {
+      const key = randomBytes(bytes);
+      const token = await mintAppToken(
+        { appId: "AP1", claims, lifetimeSeconds: null },
+        { alg, secret: key.toString("base64"), encoding: "base64" },
+      );
+      const { payload } = await jwtVerify(token, createSecretKey(key), { algorithms: [alg] });
+      assert.equal(payload.exp, undefined);
+      await assert.rejects(
+        mintAppToken(
+          { appId: "AP1", claims, lifetimeSeconds: 60 },
+          { alg, secret: key.subarray(1).toString("base64"), encoding: "base64" },
+        ),
+        /at least/,
+      );
+    });
+  }
+
+  it("refuses a public key where a private key is needed", async () => {
+    const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const spki = publicKey.export({ type: "spki", format: "pem" }) as string;
+    await assert.rejects(
+      mintAppToken({ appId: "A", claims, lifetimeSeconds: 60 }, { alg: "ES256", privateKey: spki }),
+      /PKCS#8/,
+    );
+  });
+});
+
+describe("npm run token (the command line)", () => {
+  it("--alg ES256 --key private.pem --kid --claim prints only the token", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const file = join(dir, "es256.pem");
+    writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const { stdout } = await run(process.execPath, [
+      TOKEN_SCRIPT,
+      ...["--app", "AP1", "--claim", "sub=u-7", "--alg", "ES256", "--key", file, "--kid", "2026-11", "--exp", "15m"],
+    ]);
+    const token = stdout.trim();
+    assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const { payload, protectedHeader } = await jwtVerify(token, publicKey, { algorithms: ["ES256"] });
+    assert.equal(protectedHeader.kid, "2026-11");
+    assert.equal(payload.sub, "u-7");
+  });
+
+  it("exits 1 with a message for a public-key algorithm without --key", async () => {
+    await assert.rejects(
+      run(process.execPath, [TOKEN_SCRIPT, "--app", "AP1", "--user", "u", "--alg", "RS256", "--secret", "x"]),
+      (error: { code?: number; stderr?: string }) => error.code === 1 && /--key/.test(error.stderr ?? ""),
+    );
+  });
+});
