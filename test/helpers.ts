@@ -209,6 +209,20 @@ export async function kvSnapshot(): Promise<Record<string, string | null>> {
   return snapshot;
 }
 
+/** A PUT of an enforcing record with `field` set to `value` is `400` naming it, and writes nothing. */
+export async function expectFieldRefused(field: string, value: unknown): Promise<void> {
+  const { expect } = await import("vitest");
+  const before = await kvSnapshot();
+  const res = await admin(`/apps/${uniqueAppId()}`, {
+    method: "PUT",
+    body: JSON.stringify(enforcingRecord({ [field]: value })),
+  });
+  expect(res.status).toBe(400);
+  const body = (await res.json()) as { errors: { path: string }[] };
+  expect(body.errors.map((error) => error.path.split(".")[0])).toContain(field);
+  expect(await kvSnapshot()).toEqual(before);
+}
+
 /** A public-key signer for tests: the private key (jose), its public key as PEM SPKI and as a JWK. */
 export interface TestKeyPair {
   readonly alg: string;

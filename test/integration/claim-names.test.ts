@@ -5,10 +5,10 @@ import {
   admin,
   claimsFor,
   enforcingRecord,
+  expectFieldRefused,
   expectRejected,
   gateway,
   invalid,
-  kvSnapshot,
   mintToken,
   newApp,
   nowSeconds,
@@ -200,18 +200,7 @@ describe("the admin API", () => {
     ["requestBindings", { userId: 1 }],
     ["requestBindings", { userId: "sub", USERID: "sub" }],
     ["requestBindings", { a: "a", b: "b", c: "c", d: "d", e: "e", f: "f" }],
-  ])("answers 400 to %s = %j, naming the field, and writes nothing", async (field, value) => {
-    const appId = uniqueAppId();
-    const before = await kvSnapshot();
-    const res = await admin(`/apps/${appId}`, {
-      method: "PUT",
-      body: JSON.stringify(enforcingRecord({ [field]: value })),
-    });
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { errors: { path: string }[] };
-    expect(body.errors.map((error) => error.path.split(".")[0])).toContain(field);
-    expect(await kvSnapshot()).toEqual(before);
-  });
+  ])("answers 400 to %s = %j, naming the field, and writes nothing", expectFieldRefused);
 
   it("refuses appIdClaim null without an issuer or audience: nothing would bind tokens to the app", async () => {
     const appId = uniqueAppId();
