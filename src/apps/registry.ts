@@ -28,8 +28,11 @@ export interface KeyView {
   readonly alg: JwsAlgorithm;
   readonly notBefore?: string;
   readonly notAfter?: string;
-  /** `sha256:` and 16 hex digits, over the HMAC key bytes or the public key's SPKI DER. */
-  readonly fingerprint: string;
+  /**
+   * `sha256:` and 16 hex digits, over the HMAC key bytes or the public key's SPKI DER; `null`
+   * for a stored key that does not import (the gateway answers 503 for its app).
+   */
+  readonly fingerprint: string | null;
 }
 
 /** The fingerprints of a record's keys: the v1 `secret`'s, and one per entry of `keys`. */
@@ -130,7 +133,7 @@ export function appView(appId: string, record: AppRecord, prints: KeyFingerprint
             alg: key.alg,
             ...(key.notBefore !== undefined ? { notBefore: key.notBefore } : {}),
             ...(key.notAfter !== undefined ? { notAfter: key.notAfter } : {}),
-            fingerprint: prints.keys[index] ?? "",
+            fingerprint: prints.keys[index] ?? null,
           })),
         }
       : {}),

@@ -521,6 +521,15 @@ describe("the admin API", () => {
     });
   });
 
+  it("lists a stored record whose public key does not import with a null fingerprint", async () => {
+    const appId = uniqueAppId("AAAA");
+    await env.APPS.put(`app:${appId}`, JSON.stringify(keysRecord([{ alg: "ES256", publicKey: pair("RS256").spki }])));
+    const page = (await (await admin("/apps?limit=1000")).json()) as { apps: { appId: string; keys?: unknown }[] };
+    expect(page.apps.find((view) => view.appId === appId)?.keys).toEqual([
+      { kid: null, alg: "ES256", fingerprint: null },
+    ]);
+  });
+
   it("treats a stored record with a public key that does not import as a fault: 503, never forwarded", async () => {
     const appId = uniqueAppId();
     await env.APPS.put(`app:${appId}`, JSON.stringify(keysRecord([{ alg: "ES256", publicKey: pair("RS256").spki }])));
