@@ -94,7 +94,9 @@ export interface GatewayErrorOptions {
 
 /**
  * A rejection the gateway answers itself. Every text it carries is fixed text written in this
- * codebase, never a value taken from the request or a record.
+ * codebase, never a value taken from the request or a record; the one exception is the name of
+ * a request field an app's `requestBindings` binds (`userId given more than once in the query`),
+ * which is the operator's configuration, never a token, secret or claim value.
  */
 export class GatewayError extends Error {
   readonly kind: ErrorKind;

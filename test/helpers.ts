@@ -3,6 +3,9 @@
 import { env, exports } from "cloudflare:workers";
 import { base64url, SignJWT } from "jose";
 import { afterEach, beforeEach } from "vitest";
+import { checkHeader } from "../src/token/jws.ts";
+import { keyring } from "../src/token/keys.ts";
+import { type VerifiedJws, verifyJws } from "../src/token/verify.ts";
 
 export const GATEWAY = "http://gw.test";
 export const ORIGIN_BASE = "https://origin.test/base";
@@ -291,4 +294,14 @@ export function testKeyBytes(length: number, seed = 1): Uint8Array {
 
 export function toBase64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes));
+}
+
+/** The v1 header rules (CONTRACT section 3, step 6): `checkHeader` with `HS256` alone. */
+export function checkHs256Header(header: Record<string, unknown>): string {
+  return checkHeader(header, new Set(["HS256"]));
+}
+
+/** The v1 verifier (CONTRACT section 3, steps 5–7): `verifyJws` with one HS256 key, no kid, no window. */
+export function verifyHs256Jws(token: string, cryptoKey: CryptoKey): Promise<VerifiedJws> {
+  return verifyJws(token, keyring([{ kid: null, alg: "HS256", cryptoKey, notBefore: null, notAfter: null }]), 0);
 }

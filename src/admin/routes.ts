@@ -22,6 +22,7 @@ import {
   readKeyBody,
   readPatchBody,
   readPutBody,
+  relativeErrors,
 } from "./schema.ts";
 
 export interface AdminDeps {
@@ -159,7 +160,10 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
       throw conflict("The app has a key with this kid");
     }
     const record: AppRecord = { ...existing, keys: [...keys, key], updatedAt: new Date(deps.now()).toISOString() };
-    return jsonResponse(await write("add_key", appId, record), 201);
+    // The record is checked (the new key imported) once, in `write`; its errors name the
+    // posted key's own members (`publicKey`, not `keys.1.publicKey`).
+    const view = await relativeErrors(`keys.${keys.length}`, () => write("add_key", appId, record));
+    return jsonResponse(view, 201);
   });
   app.all(`${appPath}/keys`, notAllowed);
 
@@ -170,16 +174,19 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     const record: AppRecord = { ...existing, updatedAt: new Date(deps.now()).toISOString() };
     const keys = existing.keys ?? [];
     let index = keys.findIndex((key) => key.kid === kid);
+    let isSecret = false;
     if (index < 0 && FINGERPRINT.test(kid)) {
       // A key without a kid (the v1 secret too) is named by its fingerprint.
       const prints = await checkMergedRecord(existing);
       index = keys.findIndex((key, i) => key.kid === undefined && prints.keys[i] === kid);
-      if (index < 0 && prints.secret === kid) {
-        delete record.secret;
-        delete record.secretEncoding;
-      } else if (index < 0) throw new GatewayError("KEY_NOT_FOUND");
-    } else if (index < 0) throw new GatewayError("KEY_NOT_FOUND");
-    if (index >= 0) {
+      isSecret = index < 0 && prints.secret === kid;
+    }
+    if (isSecret) {
+      delete record.secret;
+      delete record.secretEncoding;
+    } else if (index < 0) {
+      throw new GatewayError("KEY_NOT_FOUND");
+    } else {
       const rest = keys.filter((_, i) => i !== index);
       if (rest.length > 0) record.keys = rest;
       else delete record.keys;

@@ -96,21 +96,24 @@ export async function readPatchBody(request: Request): Promise<PatchFields> {
   return parseBody(PatchBody, await readJsonBody(request));
 }
 
-/**
- * The body of `POST …/keys`: one key, checked on its own (field paths name its members), its
- * key imported. Whether it fits the app's keys is the caller's question.
- */
+/** The body of `POST …/keys`: one key, by its schema; its material is checked with the record. */
 export async function readKeyBody(request: Request): Promise<KeyRecord> {
-  const key = parseBody(KEY_SCHEMA, await readJsonBody(request));
+  return parseBody(KEY_SCHEMA, await readJsonBody(request));
+}
+
+/** Runs `fn`; a `400` it throws names fields under `prefix` relative to it (`keys.1.secret` → `secret`). */
+export async function relativeErrors<T>(prefix: string, fn: () => Promise<T>): Promise<T> {
   try {
-    await checkMergedRecord({ jwtEnabled: false, keys: [key] });
+    return await fn();
   } catch (error) {
     const errors =
       error instanceof GatewayError ? (error.options.extra?.errors as FieldError[] | undefined) : undefined;
     if (errors === undefined) throw error;
-    throw invalidRequest(errors.map(({ path, message }) => ({ path: path.replace(/^keys\.0\.?/, ""), message })));
+    const start = `${prefix}.`;
+    throw invalidRequest(
+      errors.map(({ path, message }) => ({ path: path.startsWith(start) ? path.slice(start.length) : path, message })),
+    );
   }
-  return key;
 }
 
 /**

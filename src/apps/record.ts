@@ -19,9 +19,10 @@ export const DEFAULT_SECRET_ENCODING: SecretEncoding = "base64";
 
 /** Longest token lifetime a record may allow (`maxTokenLifetimeSeconds`): one year. */
 export const MAX_TOKEN_LIFETIME_SECONDS = 31_536_000;
-/** `issuer` and `audience`: at most this many values of at most this many characters. */
+/** `issuer` and `audience`: at most this many values. */
 export const MAX_POLICY_VALUES = 3;
-export const MAX_POLICY_VALUE_CHARS = 128;
+/** Issuer and audience values, claim names and kids: at most this many characters. */
+export const MAX_TEXT_CHARS = 128;
 
 /** `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`: CONTRACT section 1. */
 export const APP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -30,12 +31,21 @@ export function appKey(appId: string): string {
   return `${APP_KEY_PREFIX}${appId}`;
 }
 
-const POLICY_VALUE = v.pipe(
-  v.string("must be a string or a list of strings"),
-  v.minLength(1, "must not be empty"),
-  v.maxLength(MAX_POLICY_VALUE_CHARS, `must be at most ${MAX_POLICY_VALUE_CHARS} characters`),
-  v.check((value) => value.isWellFormed() && !/\p{Cc}/u.test(value), "must be text without control characters"),
-);
+/** 1–128 characters of well-formed text without control characters: names and values an operator writes. */
+function shortText(typeMessage: string) {
+  return v.pipe(
+    v.string(typeMessage),
+    v.minLength(1, "must not be empty"),
+    v.maxLength(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`),
+    v.check((value) => value.isWellFormed() && !/\p{Cc}/u.test(value), "must be text without control characters"),
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const POLICY_VALUE = shortText("must be a string or a list of strings");
 
 /** One value, or a list of 1 to 3 distinct values, any of which the token's claim may match. */
 const POLICY_VALUES = v.union(
@@ -56,13 +66,8 @@ const RESERVED_NAMES = new Set(["__proto__", "constructor", "prototype"]);
 
 /** A claim name: any text a JWT may use (`sub`, `https://example.com/tenant`), 1–128 characters. */
 const CLAIM_NAME = v.pipe(
-  v.string("must be a claim name"),
-  v.minLength(1, "must not be empty"),
-  v.maxLength(128, "must be at most 128 characters"),
-  v.check(
-    (value) => value.isWellFormed() && !/\p{Cc}/u.test(value) && !RESERVED_NAMES.has(value),
-    "must be a claim name without control characters",
-  ),
+  shortText("must be a claim name"),
+  v.check((value) => !RESERVED_NAMES.has(value), "must not be __proto__, constructor or prototype"),
 );
 
 /** A request field name: letters, digits, `_`, `.`, `-`; no brackets, no spaces. */
@@ -101,16 +106,9 @@ export const MAX_KEYS = 3;
 /** A 4096-bit RSA key is about 800 characters of PEM; this leaves room and refuses anything else. */
 export const MAX_PUBLIC_KEY_CHARS = 8192;
 
-const KID = v.pipe(
-  v.string("must be a string"),
-  v.minLength(1, "must not be empty"),
-  v.maxLength(128, "must be at most 128 characters"),
-  v.check((value) => value.isWellFormed() && !/\p{Cc}/u.test(value), "must be text without control characters"),
-);
+const KID = shortText("must be a string");
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+const SECRET_ENCODING = v.picklist(["base64", "utf8"], 'must be "base64" or "utf8"');
 
 const KEY_WINDOW = { notBefore: v.optional(DATE_TIME), notAfter: v.optional(DATE_TIME) };
 
@@ -120,7 +118,7 @@ const HMAC_KEY = v.strictObject(
     kid: v.optional(KID),
     alg: v.picklist(HMAC_ALGORITHMS),
     secret: v.string("must be a string"),
-    secretEncoding: v.optional(v.picklist(["base64", "utf8"], 'must be "base64" or "utf8"')),
+    secretEncoding: v.optional(SECRET_ENCODING),
     ...KEY_WINDOW,
   },
   "must be a key object",
@@ -151,7 +149,7 @@ export const WRITABLE_FIELDS = {
   jwtEnabled: v.boolean("must be a boolean"),
   enforcement: v.picklist(["off", "report", "enforce"], 'must be "off", "report" or "enforce"'),
   secret: v.string("must be a string"),
-  secretEncoding: v.picklist(["base64", "utf8"], 'must be "base64" or "utf8"'),
+  secretEncoding: SECRET_ENCODING,
   clockToleranceSeconds: v.pipe(
     v.number("must be a number"),
     v.integer("must be a whole number"),
@@ -176,10 +174,7 @@ export const WRITABLE_FIELDS = {
   ),
   requestBindings: v.pipe(
     // valibot's record takes an array for an object (and outputs `{}`): refuse it first.
-    v.custom<object>(
-      (value) => typeof value === "object" && value !== null && !Array.isArray(value),
-      "must map request field names to claim names",
-    ),
+    v.custom<object>(isPlainObject, "must map request field names to claim names"),
     v.record(
       v.pipe(
         v.string(),
@@ -297,22 +292,10 @@ function listOf(value: string | readonly string[] | undefined): readonly string[
   return typeof value === "string" ? [value] : value;
 }
 
-/** The policy a record sets; the v1 policy (the same object) when it sets none. */
+/** The policy a record sets; each field it leaves out keeps v1's (`V1_POLICY`). */
 export function tokenPolicy(record: AppRecord): TokenPolicy {
   const { issuer, audience, requireExp, maxTokenLifetimeSeconds, tokensNotBefore } = record;
   const { appIdClaim, userClaims, requestBindings } = record;
-  if (
-    issuer === undefined &&
-    audience === undefined &&
-    !requireExp &&
-    maxTokenLifetimeSeconds === undefined &&
-    tokensNotBefore === undefined &&
-    appIdClaim === undefined &&
-    userClaims === undefined &&
-    requestBindings === undefined
-  ) {
-    return V1_POLICY;
-  }
   return {
     issuers: listOf(issuer),
     audiences: listOf(audience),
@@ -320,8 +303,9 @@ export function tokenPolicy(record: AppRecord): TokenPolicy {
     maxTokenLifetimeSeconds: maxTokenLifetimeSeconds ?? null,
     tokensNotBefore: tokensNotBefore === undefined ? null : Date.parse(tokensNotBefore) / 1000,
     appIdClaim: appIdClaim === undefined ? V1_POLICY.appIdClaim : appIdClaim,
-    userClaims: userClaims ?? DEFAULT_USER_CLAIMS,
-    requestBindings: requestBindings ?? DEFAULT_REQUEST_BINDINGS,
+    userClaims: userClaims ?? V1_POLICY.userClaims,
+    // The shared default object: binding compiles each bindings object once (`bindingsOf`).
+    requestBindings: requestBindings ?? V1_POLICY.requestBindings,
   };
 }
 

@@ -18,6 +18,7 @@ import {
   type Enforcement,
   enforcementOf,
   type FieldError,
+  POLICY_FIELDS,
   parseRecordText,
   RecordError,
 } from "./record.ts";
@@ -106,6 +107,15 @@ export interface AppView {
 /** Workers KV refuses metadata over 1,024 bytes of JSON. */
 export const MAX_METADATA_BYTES = 1024;
 
+/** The token-policy fields the record sets (a v1 record sets none, and its view is v1's). */
+function policyView(record: AppRecord): Partial<AppView> {
+  const view: Record<string, unknown> = {};
+  for (const name of Object.keys(POLICY_FIELDS) as (keyof typeof POLICY_FIELDS)[]) {
+    if (record[name] !== undefined) view[name] = record[name];
+  }
+  return view;
+}
+
 /** The view of a record whose keys' fingerprints are known. */
 export function appView(appId: string, record: AppRecord, prints: KeyFingerprints): AppView {
   const enforcement = enforcementOf(record) ?? null;
@@ -116,16 +126,7 @@ export function appView(appId: string, record: AppRecord, prints: KeyFingerprint
     secretEncoding: record.secretEncoding ?? DEFAULT_SECRET_ENCODING,
     secretFingerprint: prints.secret,
     clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
-    ...(record.issuer !== undefined ? { issuer: record.issuer } : {}),
-    ...(record.audience !== undefined ? { audience: record.audience } : {}),
-    ...(record.requireExp !== undefined ? { requireExp: record.requireExp } : {}),
-    ...(record.maxTokenLifetimeSeconds !== undefined
-      ? { maxTokenLifetimeSeconds: record.maxTokenLifetimeSeconds }
-      : {}),
-    ...(record.tokensNotBefore !== undefined ? { tokensNotBefore: record.tokensNotBefore } : {}),
-    ...(record.appIdClaim !== undefined ? { appIdClaim: record.appIdClaim } : {}),
-    ...(record.userClaims !== undefined ? { userClaims: record.userClaims } : {}),
-    ...(record.requestBindings !== undefined ? { requestBindings: record.requestBindings } : {}),
+    ...policyView(record),
     ...(record.keys !== undefined
       ? {
           keys: record.keys.map((key, index) => ({

@@ -124,10 +124,10 @@ async function verifyRequestToken(request: Request, app: ResolvedApp, deps: Gate
 }
 
 /** A failure that `report` mode forwards: the token's (`38`, `39`, `40`), not the request's. */
-function tokenFailure(error: unknown): string | null {
+function tokenFailure(error: unknown): { readonly code: string; readonly reason: string } | null {
   if (!(error instanceof GatewayError)) return null;
   const { code, reason } = ERROR_CATALOGUE[error.kind];
-  return code === "38" || code === "39" || code === "40" ? `${code} ${reason}` : null;
+  return reason !== undefined && (code === "38" || code === "39" || code === "40") ? { code, reason } : null;
 }
 
 /**
@@ -148,11 +148,10 @@ async function reportAndForward(
   const forward = (body: ForwardInput["body"], identity: ForwardedIdentity) =>
     forwardToOrigin({ request, pathAndQuery: target.pathAndQuery, body, identity }, deps.config, env);
   const reported = (error: unknown): string => {
-    const status = tokenFailure(error);
-    if (status === null) throw error;
-    const { code, reason } = ERROR_CATALOGUE[(error as GatewayError).kind];
-    logEvent("info", "reported", { appId, method: request.method, code, reason });
-    return status;
+    const failure = tokenFailure(error);
+    if (failure === null) throw error;
+    logEvent("info", "reported", { appId, method: request.method, ...failure });
+    return `${failure.code} ${failure.reason}`;
   };
 
   let verified: VerifiedToken;

@@ -87,12 +87,6 @@ export function checkIssuerAndAudience(payload: Record<string, unknown>, policy:
   }
 }
 
-/** The claims that name the user, in the order `X-Auth-User-Id` prefers them. */
-export const USER_CLAIMS = ["userId", "appUserId", "customerId"] as const;
-export type UserClaim = (typeof USER_CLAIMS)[number];
-
-const DEFAULT_CLAIMS = { appIdClaim: "appId", userClaims: USER_CLAIMS };
-
 function isIdentifier(value: unknown): value is string {
   // A lone surrogate cannot be forwarded as UTF-8 without changing it, so it is no identifier.
   return typeof value === "string" && value !== "" && value.isWellFormed();
@@ -109,7 +103,7 @@ function isIdentifier(value: unknown): value is string {
 export function checkAppClaims(
   payload: Record<string, unknown>,
   appId: string,
-  policy: Pick<TokenPolicy, "appIdClaim" | "userClaims"> = DEFAULT_CLAIMS,
+  policy: Pick<TokenPolicy, "appIdClaim" | "userClaims">,
 ): string {
   const tokenAppId = policy.appIdClaim === null ? appId : ownMember(payload, policy.appIdClaim);
   if (typeof tokenAppId !== "string") throw invalidTokenError("PAYLOAD_CONTENT_MISSING");

@@ -42,9 +42,6 @@ export function parseCompactJws(token: string): ParsedJws {
   return { header, payload, payloadSegment, signingInput: ASCII.encode(token.slice(0, secondDot)), signature };
 }
 
-/** The v1 algorithm set: an app with only its `secret` accepts `HS256` alone. */
-export const V1_ALGORITHMS: ReadonlySet<string> = new Set(["HS256"]);
-
 /**
  * The header rules: `alg` exactly one of the algorithms of the app's keys (RFC 8725 section
  * 3.1: the app fixes the algorithm, not the token; v1: `HS256`), `typ` absent or `JWT`, and no
@@ -66,9 +63,4 @@ export function checkHeader(header: Record<string, unknown>, algorithms: Readonl
     throw invalidTokenError("HEADER_TYPE_INCOMPATIBLE");
   }
   return alg;
-}
-
-/** The v1 header rules (CONTRACT section 3, step 6): `checkHeader` with `HS256` alone. */
-export function checkHs256Header(header: Record<string, unknown>): void {
-  checkHeader(header, V1_ALGORITHMS);
 }

@@ -9,7 +9,7 @@ import { invalidTokenError } from "../errors.ts";
 import { checkAppClaims, checkIssuerAndAudience, checkPolicyClaims, checkTimeClaims } from "./claims.ts";
 import { ownMember } from "./json.ts";
 import { checkHeader, type ParsedJws, parseCompactJws } from "./jws.ts";
-import { isWithinWindow, type Keyring, keyring, type VerificationKey, verifySignature } from "./keys.ts";
+import { isWithinWindow, type Keyring, type VerificationKey, verifySignature } from "./keys.ts";
 
 export interface VerifiedJws extends ParsedJws {
   /** The key whose signature verified: its window is checked again while the token is cached. */
@@ -35,12 +35,6 @@ export async function verifyJws(token: string, ring: Keyring, now: number): Prom
   throw invalidTokenError("INVALID_SIGNATURE");
 }
 
-/** `verifyJws` with one HS256 key and no window: the v1 verifier (CONTRACT section 3, steps 5–7). */
-export function verifyHs256Jws(token: string, cryptoKey: CryptoKey): Promise<VerifiedJws> {
-  const ring = keyring([{ kid: null, alg: "HS256", cryptoKey, notBefore: null, notAfter: null }]);
-  return verifyJws(token, ring, 0);
-}
-
 export interface AppTokenOptions {
   readonly keyring: Keyring;
   /** The appId the request's path names. */
@@ -57,7 +51,7 @@ export interface VerifiedToken {
   readonly payloadSegment: string;
   /** The key that verified the signature. */
   readonly key: VerificationKey;
-  /** The first present of `userId`, `appUserId`, `customerId`. */
+  /** The first present of the app's `userClaims` (v1: `userId`, `appUserId`, `customerId`). */
   readonly userId: string;
 }
 

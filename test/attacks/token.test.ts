@@ -2,7 +2,6 @@
 // status, the exact error body, and that the origin received nothing (`expectRejected`).
 import { base64url } from "jose";
 import { describe, expect, it, vi } from "vitest";
-import { verifyHs256Jws } from "../../src/token/verify.ts";
 import {
   claimsFor,
   enforcingRecord,
@@ -19,6 +18,7 @@ import {
   signRaw,
   signSegments,
   useOriginRecorder,
+  verifyHs256Jws,
   withToken,
 } from "../helpers.ts";
 

@@ -5,10 +5,19 @@ import type { GatewayError } from "../../src/errors.ts";
 import { decodeBase64url } from "../../src/token/base64url.ts";
 import { checkAppClaims, checkTimeClaims } from "../../src/token/claims.ts";
 import { parseStrictJsonObject, scanJson } from "../../src/token/json.ts";
-import { checkHs256Header, MAX_TOKEN_CHARS, parseCompactJws } from "../../src/token/jws.ts";
+import { MAX_TOKEN_CHARS, parseCompactJws } from "../../src/token/jws.ts";
 import { importVerificationKey, keyring } from "../../src/token/keys.ts";
-import { verifyAppToken, verifyHs256Jws, verifyJws } from "../../src/token/verify.ts";
-import { KEY_BYTES, mintToken, OTHER_KEY_BYTES, rejectionOf, signRaw, signSegments } from "../helpers.ts";
+import { verifyAppToken, verifyJws } from "../../src/token/verify.ts";
+import {
+  checkHs256Header,
+  KEY_BYTES,
+  mintToken,
+  OTHER_KEY_BYTES,
+  rejectionOf,
+  signRaw,
+  signSegments,
+  verifyHs256Jws,
+} from "../helpers.ts";
 
 const importHs256Key = (bytes: Uint8Array) => importVerificationKey({ kind: "hmac", alg: "HS256", bytes });
 
@@ -222,11 +231,11 @@ describe("checkTimeClaims", () => {
 });
 
 describe("checkAppClaims", () => {
-  const check = (payload: Record<string, unknown>) => rejectionOf(() => checkAppClaims(payload, "AP1"));
+  const check = (payload: Record<string, unknown>) => rejectionOf(() => checkAppClaims(payload, "AP1", V1_POLICY));
 
   it("returns the first present user claim", () => {
-    expect(checkAppClaims({ appId: "AP1", customerId: "c", appUserId: "a" }, "AP1")).toBe("a");
-    expect(checkAppClaims({ appId: "AP1", userId: "u", customerId: "c" }, "AP1")).toBe("u");
+    expect(checkAppClaims({ appId: "AP1", customerId: "c", appUserId: "a" }, "AP1", V1_POLICY)).toBe("a");
+    expect(checkAppClaims({ appId: "AP1", userId: "u", customerId: "c" }, "AP1", V1_POLICY)).toBe("u");
   });
 
   it.each([
