@@ -12,7 +12,7 @@
  * Each cell is measured `--runs` times, interleaved across variants, and the median run is kept.
  * `--instructions` counts workerd's instructions per request under callgrind instead (stable on a
  * noisy machine); `--direct` skips Miniflare's entry Worker; `--features` gives the gateway's app
- * an issue-6 record (two keys with kids and windows, issuer, audience, lifetime and revocation
+ * a full-featured record (two keys with kids and windows, issuer, audience, lifetime and revocation
  * rules, its own claim names) and its tokens the claims and `kid` that record asks for. A full run prints one table and
  * writes it to bench/RESULTS.md (RESULTS-instructions.md, -direct.md, -features.md for the other modes). `--smoke` sends a few requests
  * per cell, checks every status and the KV read count, and exits non-zero on a mismatch (no
@@ -37,7 +37,7 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUT = `${ROOT}bench/out`;
 const COMPATIBILITY_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(`${ROOT}wrangler.toml`, "utf8"))?.[1];
-/** CONTRACT/issue 4: the bundle `wrangler deploy` uploads must stay small. */
+/** The benchmark target: the bundle `wrangler deploy` uploads must stay small. */
 const MAX_BUNDLE_GZIP_KIB = 60;
 
 const { values: flags } = parseArgs({
@@ -56,7 +56,7 @@ const { values: flags } = parseArgs({
     count: { type: "string", default: "500" },
     // Straight to the variant's socket, without Miniflare's entry Worker in front.
     direct: { type: "boolean", default: false },
-    // The gateway's app as an issue-6 record: keys, windows, issuer, audience, claim names.
+    // The gateway's app as a full-featured record: keys, windows, issuer, audience, claim names.
     features: { type: "boolean", default: false },
   },
 });
@@ -202,7 +202,7 @@ async function startVariant(name: VariantName, secret: string): Promise<Instance
 
 /**
  * `--features`: the bench secret as the HS256 key `bench` of `keys`, inside a window, beside an
- * ES256 key `next` (a rotation in progress), with every token rule of issue 6 switched on.
+ * ES256 key `next` (a rotation in progress), with every token rule switched on.
  */
 async function featuresRecord(secret: string): Promise<Record<string, unknown>> {
   const { publicKey } = await generateKeyPairAsync("ec", { namedCurve: "P-256" });

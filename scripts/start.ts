@@ -160,7 +160,7 @@ The apps, through the admin API (ADMIN_TOKEN is in .dev.vars):
 
   curl -s '${base}/admin/apps' -H 'Authorization: Bearer ${adminToken}'
 
-A new token: npm run token -- --app ${DEMO_APP_ID} --user ${DEMO_USER_ID} --exp 1h
+A new token: npm run -s token -- --app ${DEMO_APP_ID} --user ${DEMO_USER_ID} --exp 1h
 `);
 }
 

@@ -1,5 +1,5 @@
 /**
- * npm run token -- --app <appId> --user <id> [--exp 1h] [--alg ALG] [--kid KID]
+ * npm run -s token -- --app <appId> --user <id> [--exp 1h | -5m] [--alg ALG] [--kid KID]
  *                  [--secret S --encoding base64|utf8 | --key private.pem] [--claim name=value …]
  *
  * Prints a signed token for one app. HMAC (HS256/384/512): with --secret, or else the app's key
@@ -15,7 +15,7 @@ import { type HmacAlgorithm, isHmacAlgorithm } from "../src/token/algorithms.ts"
 import { readLocalRecord } from "./lib/local-kv.ts";
 import { mintAppToken, parseAlgorithm, parseDuration, type Signer } from "./lib/mint.ts";
 
-const USAGE = `usage: npm run token -- --app <appId> --user <id> [--exp 1h | --exp none]
+const USAGE = `usage: npm run -s token -- --app <appId> --user <id> [--exp 1h | --exp -5m | --exp none]
                       [--app-user <id>] [--customer <id>] [--claim name=value ...]
                       [--alg HS256|HS384|HS512|RS256|RS384|RS512|PS256|ES256|ES384|EdDSA] [--kid <kid>]
                       [--secret <secret> --encoding base64|utf8 | --key <private key file>]`;
@@ -54,8 +54,25 @@ async function signerFromLocalKv(appId: string, alg: string | undefined, kid: st
   );
 }
 
+/**
+ * The arguments, with `--exp -5m` read as `--exp=-5m`: `parseArgs` takes a value that starts with
+ * `-` for another option and refuses it.
+ */
+function joinNegativeDurations(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i] === "--exp" && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`--exp=${next}`);
+      i++;
+    } else joined.push(args[i] as string);
+  }
+  return joined;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: joinNegativeDurations(process.argv.slice(2)),
     options: {
       app: { type: "string" },
       user: { type: "string" },

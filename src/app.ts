@@ -13,8 +13,8 @@ import { AppRegistry } from "./apps/registry.ts";
 import { AppStore } from "./apps/store.ts";
 import type { Env, GatewayConfig } from "./config.ts";
 import { ERROR_CATALOGUE, errorResponse, GatewayError, jsonResponse } from "./errors.ts";
-import { type GatewayDeps, handleSdkRequest } from "./gateway/authenticate.ts";
-import { rawPath, rawTarget } from "./gateway/paths.ts";
+import { type GatewayDeps, handleSdkRequest, missingOrigin } from "./gateway/authenticate.ts";
+import { rawTarget, routePath } from "./gateway/paths.ts";
 import { VerifiedTokenCache } from "./gateway/token-cache.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
 
@@ -48,11 +48,22 @@ function methodNotAllowed(): never {
   throw new GatewayError("METHOD_NOT_ALLOWED");
 }
 
+/**
+ * `/healthz`: `200 {"status":"ok"}`, or `503` naming each setting the gateway lacks to forward
+ * anything (no origin on a host that serves only this Worker). Names of settings only, never
+ * their values.
+ */
+function health(requestUrl: string, deps: AppDeps): Response {
+  const noOrigin = missingOrigin(requestUrl, deps.config);
+  if (noOrigin === null) return jsonResponse({ status: "ok" });
+  return jsonResponse({ status: "misconfigured", problems: [{ setting: "ORIGIN_URL", message: noOrigin }] }, 503);
+}
+
 /** Health and the admin API. */
 function createApiApp(deps: AppDeps): Hono<{ Bindings: Env }> {
   // Route on the raw path: Hono's default decodes it, and `/%61dmin` must not be `/admin`.
-  const app = new Hono<{ Bindings: Env }>({ getPath: rawPath });
-  app.get("/healthz", () => jsonResponse({ status: "ok" }));
+  const app = new Hono<{ Bindings: Env }>({ getPath: routePath });
+  app.get("/healthz", (c) => health(c.req.url, deps));
   app.all("/healthz", methodNotAllowed);
   registerAdminRoutes(app, {
     prefix: deps.config.adminPrefix,
@@ -79,12 +90,12 @@ export function createGateway(deps: AppDeps): Gateway {
       const target = rawTarget(request.url);
       const { path } = target;
       // The admin prefix is never forwarded, whatever follows it.
-      if (path === "/healthz" || path === adminPrefix || path.startsWith(adminPathStart)) {
+      if (path === "/healthz" || path === "/healthz/" || path === adminPrefix || path.startsWith(adminPathStart)) {
         return api.fetch(request, env, ctx);
       }
       let appId: string | undefined;
       try {
-        return await handleSdkRequest(request, target, env, deps, (id) => {
+        return await handleSdkRequest(request, target, deps, (id) => {
           appId = id;
         });
       } catch (error) {

@@ -16,6 +16,7 @@ export interface Env {
   MAX_BODY_BYTES?: string | number;
   CONFIG_CACHE_TTL_SECONDS?: string | number;
   ORIGIN_TIMEOUT_MS?: string | number;
+  ORIGIN_SECRET?: string;
 }
 
 export interface OriginUrl {
@@ -25,8 +26,20 @@ export interface OriginUrl {
   readonly pathPrefix: string;
 }
 
+/**
+ * Where forwarded requests go (CONTRACT section 4), first that applies: the `ORIGIN` service
+ * binding, `ORIGIN_URL`, or the request's own URL (`route`: the Worker runs on a route in front
+ * of the origin, and the subrequest leaves the Worker for it).
+ */
+export type OriginTarget =
+  | { readonly kind: "binding"; readonly fetcher: Fetcher }
+  | ({ readonly kind: "url" } & OriginUrl)
+  | { readonly kind: "route" };
+
 export interface GatewayConfig {
-  readonly originUrl: OriginUrl | null;
+  readonly origin: OriginTarget;
+  /** `ORIGIN_SECRET`: sent on every forwarded request for the origin to check; `null` when unset. */
+  readonly originSecret: string | null;
   /** `null`: the default rule of CONTRACT section 1 (a segment `app`, then the appId). */
   readonly appRoutes: readonly URLPattern[] | null;
   readonly adminPrefix: string;
@@ -45,6 +58,11 @@ const MAX_BODY_BYTES_LIMIT = 100 * 1_048_576;
 const MAX_CONFIG_CACHE_TTL_SECONDS = 86_400;
 /** Ten minutes: longer than any origin answer an SDK would wait for. */
 const MAX_ORIGIN_TIMEOUT_MS = 600_000;
+/**
+ * `ORIGIN_SECRET`: 32 to 1024 visible ASCII characters. Shorter is guessable; anything else could
+ * not travel in a header unchanged.
+ */
+const ORIGIN_SECRET_SHAPE = /^[\x21-\x7e]{32,1024}$/;
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -75,8 +93,14 @@ export function parseConfig(env: Env): GatewayConfig {
   if (env.ORIGIN !== undefined && typeof (env.ORIGIN as Partial<Fetcher>).fetch !== "function") {
     throw new ConfigError("ORIGIN", "must be a service binding");
   }
+  const originUrl = parseOriginUrl(env.ORIGIN_URL);
   return {
-    originUrl: parseOriginUrl(env.ORIGIN_URL),
+    origin: env.ORIGIN
+      ? { kind: "binding", fetcher: env.ORIGIN }
+      : originUrl
+        ? { kind: "url", ...originUrl }
+        : { kind: "route" },
+    originSecret: parseOriginSecret(env.ORIGIN_SECRET),
     appRoutes: parseAppRoutes(env.APP_ROUTES),
     adminPrefix: parseAdminPrefix(env.ADMIN_PREFIX),
     forwardAuthorization: parseBoolean("FORWARD_AUTHORIZATION", env.FORWARD_AUTHORIZATION, true),
@@ -119,6 +143,14 @@ function parseOriginUrl(value: unknown): OriginUrl | null {
     throw new ConfigError("ORIGIN_URL", "must not hold credentials, a query or a fragment");
   }
   return { origin: url.origin, pathPrefix: url.pathname.replace(/\/$/, "") };
+}
+
+function parseOriginSecret(value: unknown): string | null {
+  if (isUnset(value)) return null;
+  if (typeof value !== "string" || !ORIGIN_SECRET_SHAPE.test(value)) {
+    throw new ConfigError("ORIGIN_SECRET", "must be 32 to 1024 visible ASCII characters (no spaces)");
+  }
+  return value;
 }
 
 /** `:appId` as a whole group name, not the start of a longer one (`:appIdx`). */

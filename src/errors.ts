@@ -33,6 +33,7 @@ export type ErrorKind =
   | "CONFIG_UNAVAILABLE"
   | "ADMIN_DISABLED"
   | "ORIGIN_TIMEOUT"
+  | "LOOP_DETECTED"
   | "INTERNAL_ERROR";
 
 interface CatalogueEntry {
@@ -80,6 +81,11 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorKind, CatalogueEntry>> = {
   CONFIG_UNAVAILABLE: { httpStatus: 503, code: "CONFIG_UNAVAILABLE", status: "App configuration unavailable" },
   ADMIN_DISABLED: { httpStatus: 503, code: "ADMIN_DISABLED", status: "Admin API disabled" },
   ORIGIN_TIMEOUT: { httpStatus: 504, code: "ORIGIN_TIMEOUT", status: "Origin did not answer in time" },
+  LOOP_DETECTED: {
+    httpStatus: 508,
+    code: "LOOP_DETECTED",
+    status: "Request already passed through this gateway: the origin points back at it",
+  },
   INTERNAL_ERROR: { httpStatus: 500, code: "INTERNAL_ERROR", status: "Internal error" },
 };
 

@@ -16,11 +16,14 @@ import {
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
-/** Seconds in a duration like `90`, `90s`, `15m`, `1h` or `7d`. Throws on anything else. */
+/**
+ * Seconds in a duration like `90`, `90s`, `15m`, `1h` or `7d`; a leading `-` makes it negative
+ * (`-5m`: a token that expired five minutes ago). Throws on anything else.
+ */
 export function parseDuration(text: string): number {
-  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
-  if (!match) throw new Error(`not a duration: ${text} (use 90s, 15m, 1h or 7d)`);
-  return Number(match[1]) * (UNITS[match[2] || "s"] as number);
+  const match = /^(-?)(\d+)([smhd]?)$/.exec(text.trim());
+  if (!match) throw new Error(`not a duration: ${text} (use 90s, 15m, 1h, 7d, or -5m for an expired token)`);
+  return (match[1] ? -1 : 1) * Number(match[2]) * (UNITS[match[3] || "s"] as number);
 }
 
 export const ALGORITHMS: readonly JwsAlgorithm[] = [...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS];
@@ -61,11 +64,20 @@ async function signingKey(signer: Signer): Promise<CryptoKey | Uint8Array> {
   return importPKCS8(text, signer.alg);
 }
 
-/** A token for `appId` with `iat`, optional `exp`, the given claims, and `kid` when given. */
+/** How long before its `exp` an already expired token (negative lifetime) says it was issued. */
+const EXPIRED_TOKEN_LIFETIME_SECONDS = 900;
+
+/**
+ * A token for `appId` with `iat`, optional `exp`, the given claims, and `kid` when given. A
+ * negative lifetime mints a token that expired that long ago, issued 15 minutes before its `exp`.
+ */
 export async function mintAppToken(options: MintOptions, signer: Signer): Promise<string> {
   const now = options.now ?? Math.floor(Date.now() / 1000);
-  const payload: Record<string, unknown> = { appId: options.appId, ...options.claims, iat: now };
-  if (options.lifetimeSeconds !== null) payload.exp = now + options.lifetimeSeconds;
+  const { lifetimeSeconds } = options;
+  const expired = lifetimeSeconds !== null && lifetimeSeconds < 0;
+  const iat = expired ? now + lifetimeSeconds - EXPIRED_TOKEN_LIFETIME_SECONDS : now;
+  const payload: Record<string, unknown> = { appId: options.appId, ...options.claims, iat };
+  if (lifetimeSeconds !== null) payload.exp = now + lifetimeSeconds;
   const header = { alg: signer.alg, typ: "JWT", ...(options.kid === undefined ? {} : { kid: options.kid }) };
   return new SignJWT(payload).setProtectedHeader(header).sign(await signingKey(signer));
 }

@@ -6,14 +6,15 @@
  */
 
 import type { Hono } from "hono";
-import { type AppRecord, enforcementOf, MAX_KEYS } from "../apps/record.ts";
+import { type AppRecord, enforcementOf, MAX_KEYS, recordWarnings } from "../apps/record.ts";
 import type { AppRegistry, AppView } from "../apps/registry.ts";
 import { appView } from "../apps/registry.ts";
 import type { AppStore } from "../apps/store.ts";
 import { GatewayError, jsonResponse } from "../errors.ts";
-import { rawTarget } from "../gateway/paths.ts";
+import { rawTarget, routePath } from "../gateway/paths.ts";
 import { logEvent } from "../log.ts";
 import { adminAuth } from "./auth.ts";
+import { openCursor, sealCursor } from "./cursor.ts";
 import {
   checkAppId,
   checkMergedRecord,
@@ -54,12 +55,12 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
 
   /** The appId exactly as written in the path: Hono's param is decoded, and `%41P1` is no appId. */
   function appIdOf(url: string): string {
-    return checkAppId(rawTarget(url).path.slice(appPathStart).split("/", 1)[0] as string);
+    return checkAppId(routePath(url).slice(appPathStart).split("/", 1)[0] as string);
   }
 
   /** The kid of `…/keys/{kid}`, percent-decoded (a kid is any text). */
   function kidOf(url: string): string {
-    const raw = rawTarget(url).path.split("/").at(-1) as string;
+    const raw = routePath(url).split("/").at(-1) as string;
     try {
       return decodeURIComponent(raw);
     } catch {
@@ -75,9 +76,15 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
 
   type Action = "create" | "replace" | "patch" | "add_key" | "remove_key";
 
-  /** Writes a record, then forgets the cached entry and logs the audit line. */
+  /**
+   * Writes a record, then forgets the cached entry and logs the audit line. Returns the view, and
+   * the record's `warnings` when it has any (a write's answer shows them; KV metadata does not).
+   */
   async function write(action: Action, appId: string, record: AppRecord): Promise<AppView> {
-    const view = appView(appId, record, await checkMergedRecord(record));
+    const prints = await checkMergedRecord(record, (error) =>
+      action === "add_key" ? conflict("The app has this key already (same fingerprint)") : invalidRequest([error]),
+    );
+    const view = appView(appId, record, prints);
     await registry.put(appId, record, view);
     store.invalidate(appId);
     const keyFingerprints = view.keys?.map((key) => key.fingerprint).join(",");
@@ -87,7 +94,8 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
       secretFingerprint: view.secretFingerprint,
       ...(keyFingerprints === undefined ? {} : { keyFingerprints }),
     });
-    return view;
+    const warnings = recordWarnings(record);
+    return warnings.length > 0 ? { ...view, warnings } : view;
   }
 
   function conflict(status: string): GatewayError {
@@ -101,7 +109,18 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
   app.get(`${prefix}/apps`, async function listApps(c) {
     const query = new URLSearchParams(rawTarget(c.req.url).query);
     const { limit, cursor } = parseListQuery(query);
-    return jsonResponse(await registry.list(limit, cursor));
+    // The admin credential has been checked, so ADMIN_TOKEN is set (it keys the cursors).
+    const adminToken = c.env.ADMIN_TOKEN as string;
+    let kvCursor: string | undefined;
+    if (cursor !== undefined) {
+      kvCursor = (await openCursor(cursor, adminToken)) ?? undefined;
+      if (kvCursor === undefined) throw invalidRequest([{ path: "cursor", message: "is not a cursor from this list" }]);
+    }
+    const page = await registry.list(limit, kvCursor);
+    return jsonResponse({
+      apps: page.apps,
+      cursor: page.cursor === null ? null : await sealCursor(page.cursor, adminToken),
+    });
   });
   app.all(`${prefix}/apps`, notAllowed);
 

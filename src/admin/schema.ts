@@ -16,7 +16,7 @@ import {
   POLICY_FIELDS,
   WRITABLE_FIELDS,
 } from "../apps/record.ts";
-import { fingerprintKeys, KeyFieldError, type KeyFingerprints } from "../apps/registry.ts";
+import { fingerprintKeys, KeyFieldError, type KeyFingerprints, repeatedKey } from "../apps/registry.ts";
 import { GatewayError } from "../errors.ts";
 import { readBodyCapped } from "../gateway/body.ts";
 import { decodeUtf8Strict, parseJson, scanJson } from "../token/json.ts";
@@ -118,17 +118,25 @@ export async function relativeErrors<T>(prefix: string, fn: () => Promise<T>): P
 
 /**
  * Checks a record about to be written (or shown) in full, its keys imported, and returns their
- * fingerprints; `400` naming the broken rule.
+ * fingerprints; `400` naming the broken rule. A key given twice is `400` too, unless
+ * `onRepeatedKey` says otherwise (adding a key the app has is a `409`).
  */
-export async function checkMergedRecord(record: AppRecord): Promise<KeyFingerprints> {
+export async function checkMergedRecord(
+  record: AppRecord,
+  onRepeatedKey: (error: FieldError) => GatewayError = (error) => invalidRequest([error]),
+): Promise<KeyFingerprints> {
   const checked = checkRecord(record);
   if ("errors" in checked) throw invalidRequest(checked.errors);
+  let prints: KeyFingerprints;
   try {
-    return await fingerprintKeys(checked.record);
+    prints = await fingerprintKeys(checked.record);
   } catch (error) {
     if (error instanceof KeyFieldError) throw invalidRequest([error.field]);
     throw error;
   }
+  const repeated = repeatedKey(prints);
+  if (repeated !== null) throw onRepeatedKey(repeated);
+  return prints;
 }
 
 export interface ListQuery {
@@ -136,8 +144,8 @@ export interface ListQuery {
   readonly cursor: string | undefined;
 }
 
-/** A KV cursor is opaque but short and URL-safe; anything else cannot have come from a list. */
-const CURSOR_SHAPE = /^[A-Za-z0-9+/=_.-]{1,1024}$/;
+/** A cursor this API issues is base64url, a `.`, and base64url (`sealCursor`). */
+const CURSOR_SHAPE = /^[A-Za-z0-9_-]{1,2048}\.[A-Za-z0-9_-]{22}$/;
 
 export function parseListQuery(query: URLSearchParams): ListQuery {
   const errors: FieldError[] = [];

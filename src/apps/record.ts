@@ -8,7 +8,7 @@
 import * as v from "valibot";
 import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, PUBLIC_KEY_ALGORITHMS } from "../token/algorithms.ts";
 import type { KeyMaterial } from "../token/keys.ts";
-import { deriveKeyBytes, type SecretEncoding, SecretError } from "./secret.ts";
+import { deriveKeyBytes, looksLikeHex, type SecretEncoding, SecretError, UTF8_HINT } from "./secret.ts";
 
 /** KV key prefix of app records: `app:{appId}`. Stable: changing it orphans every record. */
 export const APP_KEY_PREFIX = "app:";
@@ -144,7 +144,7 @@ const KEY = v.variant(
   `alg must be one of ${[...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS].join(", ")}`,
 );
 
-/** The fields an operator writes (CONTRACT section 2, and the token policy of issue 6). */
+/** The fields an operator writes (CONTRACT section 2, and the token policy). */
 export const WRITABLE_FIELDS = {
   jwtEnabled: v.boolean("must be a boolean"),
   enforcement: v.picklist(["off", "report", "enforce"], 'must be "off", "report" or "enforce"'),
@@ -419,8 +419,8 @@ export function checkRecord(record: AppRecord): Checked<CheckedAppRecord> {
   if (enforcement !== "off" && record.secret === undefined && record.keys === undefined) {
     const message =
       record.enforcement === undefined
-        ? "is required when jwtEnabled is true"
-        : "is required when enforcement is report or enforce";
+        ? "is required when jwtEnabled is true (or give keys)"
+        : "is required when enforcement is report or enforce (or give keys)";
     return { errors: [{ path: "secret", message }] };
   }
   const keys: CheckedKey[] = [];
@@ -459,6 +459,25 @@ export function checkRecord(record: AppRecord): Checked<CheckedAppRecord> {
       policy: tokenPolicy(record),
     },
   };
+}
+
+/**
+ * What a valid record may still have wrong: an HMAC secret read as base64 that is only hex digits
+ * (it decodes, but most likely to other bytes than the backend signs with). Shown beside the
+ * view in a write's answer; never a refusal.
+ */
+export function recordWarnings(record: AppRecord): FieldError[] {
+  const warnings: FieldError[] = [];
+  const hexWarning = (path: string) => ({ path, message: `looks like hex but is read as base64; ${UTF8_HINT}` });
+  if (record.secret !== undefined && (record.secretEncoding ?? DEFAULT_SECRET_ENCODING) === "base64") {
+    if (looksLikeHex(record.secret)) warnings.push(hexWarning("secret"));
+  }
+  for (const [index, key] of (record.keys ?? []).entries()) {
+    if ("secret" in key && (key.secretEncoding ?? DEFAULT_SECRET_ENCODING) === "base64" && looksLikeHex(key.secret)) {
+      warnings.push(hexWarning(`keys.${index}.secret`));
+    }
+  }
+  return warnings;
 }
 
 export class RecordError extends Error {

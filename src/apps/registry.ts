@@ -70,6 +70,22 @@ export async function fingerprintKeys(checked: CheckedAppRecord): Promise<KeyFin
   return { secret, keys };
 }
 
+/**
+ * The first key that repeats an earlier one (same fingerprint: one HMAC key under two kids, or a
+ * public key given twice as PEM and JWK), as a field error on the later one; `null` when all differ.
+ * One key twice adds nothing to rotation and would fill one of the three places.
+ */
+export function repeatedKey(prints: KeyFingerprints): FieldError | null {
+  const seen = new Map<string, string>();
+  if (prints.secret !== null) seen.set(prints.secret, "secret");
+  for (const [index, print] of prints.keys.entries()) {
+    const earlier = seen.get(print);
+    if (earlier !== undefined) return { path: `keys.${index}`, message: `is the same key as ${earlier}` };
+    seen.set(print, `keys.${index}`);
+  }
+  return null;
+}
+
 /** A key that does not import, with the field it came from. */
 export class KeyFieldError extends Error {
   readonly field: FieldError;
@@ -90,7 +106,7 @@ export interface AppView {
   readonly secretEncoding: string;
   readonly secretFingerprint: string | null;
   readonly clockToleranceSeconds: number;
-  // The token policy (issue 6), shown only when the record sets it: a v1 record's view is v1's.
+  // The token policy, shown only when the record sets it: a v1 record's view is v1's.
   readonly issuer?: string | readonly string[];
   readonly audience?: string | readonly string[];
   readonly requireExp?: boolean;
@@ -102,6 +118,8 @@ export interface AppView {
   readonly keys?: readonly KeyView[];
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
+  /** Only in a write's answer: what the record may still have wrong (`recordWarnings`). */
+  readonly warnings?: readonly FieldError[];
 }
 
 /** Workers KV refuses metadata over 1,024 bytes of JSON. */

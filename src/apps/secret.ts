@@ -22,20 +22,36 @@ export class SecretError extends Error {
 const BASE64_STANDARD = /^[A-Za-z0-9+/]*={0,2}$/;
 const BASE64_URLSAFE = /^[A-Za-z0-9_-]*={0,2}$/;
 
+function base64Error(rule: string): SecretError {
+  return new SecretError(`${rule} (${UTF8_HINT})`);
+}
+
 function decodeStrictBase64(secret: string): Uint8Array {
-  if (/\s/.test(secret)) throw new SecretError("base64 secret must not contain whitespace or line breaks");
+  if (/\s/.test(secret)) throw base64Error("base64 secret must not contain whitespace or line breaks");
   const standard = BASE64_STANDARD.test(secret);
   if (!standard && !BASE64_URLSAFE.test(secret)) {
-    throw new SecretError("base64 secret must use one alphabet, standard or URL-safe, and padding only at the end");
+    throw base64Error("base64 secret must use one alphabet, standard or URL-safe, and padding only at the end");
   }
   const unpadded = secret.replace(/=+$/, "");
   const padding = secret.length - unpadded.length;
   if (padding > 0 && (secret.length % 4 !== 0 || (unpadded.length % 4) + padding !== 4)) {
-    throw new SecretError("base64 secret has incorrect padding");
+    throw base64Error("base64 secret has incorrect padding");
   }
   const bytes = decodeBase64url(standard ? unpadded.replaceAll("+", "-").replaceAll("/", "_") : unpadded);
-  if (!bytes) throw new SecretError("base64 secret is not canonical base64 (length or trailing bits)");
+  if (!bytes) throw base64Error("base64 secret is not canonical base64 (length or trailing bits)");
   return bytes;
+}
+
+/** What a secret that fails as base64 most often is: a passphrase or hex text, signed as typed. */
+export const UTF8_HINT = 'if this is a passphrase or hex string, set secretEncoding: "utf8"';
+
+/**
+ * True when a secret read as base64 is only hex digits: it decodes (hex digits are base64
+ * letters), but to other bytes than the backend that signs with the hex text, or with the bytes
+ * it spells, uses. Worth a warning, not a refusal: a base64 secret can be all hex by chance.
+ */
+export function looksLikeHex(secret: string): boolean {
+  return /^[0-9a-fA-F]+$/.test(secret);
 }
 
 function looksLikePemOrJson(secret: string): boolean {

@@ -7,7 +7,7 @@
 
 import { APP_ID_PATTERN } from "../apps/record.ts";
 import type { AppStore, ResolvedApp } from "../apps/store.ts";
-import type { Env, GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config.ts";
 import { badRequest, ERROR_CATALOGUE, GatewayError } from "../errors.ts";
 import { logEvent } from "../log.ts";
 import { checkTimeClaims } from "../token/claims.ts";
@@ -15,7 +15,7 @@ import { isWithinWindow, type Keyring } from "../token/keys.ts";
 import { type VerifiedToken, verifyAppToken } from "../token/verify.ts";
 import { bindRequestIdentity, checkRequestIdentities, readRequestIdentities } from "./binding.ts";
 import { bearerToken } from "./credentials.ts";
-import { type ForwardedIdentity, type ForwardInput, forwardToOrigin } from "./forward.ts";
+import { type ForwardedIdentity, type ForwardInput, forwardToOrigin, hasOwnHop, isWorkerOnlyHost } from "./forward.ts";
 import { checkPathHygiene, matchAppId, type RawTarget } from "./paths.ts";
 import type { VerifiedTokenCache } from "./token-cache.ts";
 
@@ -57,19 +57,35 @@ export function resolveAppId(path: string, config: GatewayConfig): string {
 }
 
 /**
+ * Why requests for `requestUrl` cannot be forwarded under `config`, or `null` when they can: no
+ * `ORIGIN` and no `ORIGIN_URL` on a host that serves only this Worker, where "the request's own
+ * URL" is the gateway again.
+ */
+export function missingOrigin(requestUrl: string, config: GatewayConfig): string | null {
+  if (config.origin.kind !== "route" || !isWorkerOnlyHost(requestUrl)) return null;
+  return "no origin: set ORIGIN_URL or bind ORIGIN, or run the Worker on a route in front of the origin";
+}
+
+/**
  * Authenticates one SDK request and forwards it. `onAppId` learns the appId as soon as it is
  * valid, for the rejection log line.
  */
 export async function handleSdkRequest(
   request: Request,
   target: RawTarget,
-  env: Env,
   deps: GatewayDeps,
   onAppId: (appId: string) => void,
 ): Promise<Response> {
   const { config } = deps;
   const appId = resolveAppId(target.path, config);
   onAppId(appId);
+  // A request that already went through this gateway would go round again: answer it here.
+  if (hasOwnHop(request.headers.get("cdn-loop"))) throw new GatewayError("LOOP_DETECTED");
+  const noOrigin = missingOrigin(request.url, config);
+  if (noOrigin !== null) {
+    logEvent("error", "config_invalid", { variable: "ORIGIN_URL", rule: noOrigin });
+    throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "no origin configured" });
+  }
 
   const app = await deps.store.get(appId);
   if (app === null) throw new GatewayError("APP_NOT_FOUND");
@@ -77,12 +93,11 @@ export async function handleSdkRequest(
     return forwardToOrigin(
       { request, pathAndQuery: target.pathAndQuery, body: request.body, identity: { appId } },
       config,
-      env,
     );
   }
   if (app.keyring === null) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "JWT enforced without a key" });
 
-  if (app.enforcement === "report") return reportAndForward(request, target, env, deps, app);
+  if (app.enforcement === "report") return reportAndForward(request, target, deps, app);
 
   const verified = await verifyRequestToken(request, app, deps);
   const { body } = await bindRequestIdentity(request, target.query, verified.claims, {
@@ -97,7 +112,6 @@ export async function handleSdkRequest(
       identity: { appId, userId: verified.userId, claimsSegment: verified.payloadSegment },
     },
     config,
-    env,
   );
 }
 
@@ -131,7 +145,7 @@ function tokenFailure(error: unknown): { readonly code: string; readonly reason:
 }
 
 /**
- * `enforcement: report` (issue 6): the token and the request binding are checked exactly as in
+ * `enforcement: report`: the token and the request binding are checked exactly as in
  * `enforce`, and the request is forwarded either way, with `X-Auth-Status: ok` or the code and
  * reason it would have been refused with; the user and claims headers only when all passed.
  * Each failure is logged. Requests the gateway cannot judge (bad path, ambiguous or oversized
@@ -140,13 +154,12 @@ function tokenFailure(error: unknown): { readonly code: string; readonly reason:
 async function reportAndForward(
   request: Request,
   target: RawTarget,
-  env: Env,
   deps: GatewayDeps,
   app: ResolvedApp,
 ): Promise<Response> {
   const { appId } = app;
   const forward = (body: ForwardInput["body"], identity: ForwardedIdentity) =>
-    forwardToOrigin({ request, pathAndQuery: target.pathAndQuery, body, identity }, deps.config, env);
+    forwardToOrigin({ request, pathAndQuery: target.pathAndQuery, body, identity }, deps.config);
   const reported = (error: unknown): string => {
     const failure = tokenFailure(error);
     if (failure === null) throw error;

@@ -4,7 +4,7 @@
  * back unchanged and streamed; redirects are the client's to follow.
  */
 
-import type { Env, GatewayConfig } from "../config.ts";
+import type { GatewayConfig } from "../config.ts";
 import { GatewayError } from "../errors.ts";
 
 /** What the gateway vouches for, as headers for the origin. */
@@ -44,20 +44,63 @@ export function encodeHeaderValue(value: string): string {
 const SPOOFED_IDENTITY = /^x[-_]auth[-_]/;
 
 /**
- * The headers the origin receives. Client-sent `x-auth-*` headers (and `x_auth_*`) are dropped
- * in any case.
+ * This gateway's `cdn-id` in `CDN-Loop` (RFC 8586). Every forwarded request carries it, so a
+ * request that comes back (an origin, route or `ORIGIN_URL` that points at the gateway itself)
+ * is answered `508 LOOP_DETECTED` instead of opening connections until the runtime runs out.
  */
-export function forwardedHeaders(
-  incoming: Headers,
-  identity: ForwardedIdentity,
-  forwardAuthorization: boolean,
-): Headers {
+export const HOP_ID = "edge-authenticator";
+
+/**
+ * True when a `CDN-Loop` value (`cdn-info` list: `cdn-id *( ";" parameter )`, comma-separated,
+ * several headers joined with `,`) names this gateway.
+ */
+export function hasOwnHop(cdnLoop: string | null): boolean {
+  if (cdnLoop === null) return false;
+  const value = cdnLoop.toLowerCase();
+  return value.includes(HOP_ID) && value.split(",").some((info) => (info.split(";", 1)[0] as string).trim() === HOP_ID);
+}
+
+/**
+ * Hosts where "forward to the request's own URL" can only reach the gateway again: a
+ * `workers.dev` (or preview) host serves nothing but this Worker, and a local host is `wrangler
+ * dev` itself. With no `ORIGIN` and no `ORIGIN_URL`, such a request cannot be forwarded.
+ */
+export function isWorkerOnlyHost(requestUrl: string): boolean {
+  const start = requestUrl.indexOf("://") + 3;
+  let end = requestUrl.indexOf("/", start);
+  if (end < 0) end = requestUrl.length;
+  const authority = requestUrl.slice(start, end).toLowerCase();
+  const host = authority.startsWith("[") ? authority.slice(0, authority.indexOf("]") + 1) : authority.split(":")[0];
+  return (
+    host === "localhost" ||
+    host === "127.0.0.1" ||
+    host === "[::1]" ||
+    host === "workers.dev" ||
+    (host?.endsWith(".workers.dev") ?? false)
+  );
+}
+
+/** The header that carries `ORIGIN_SECRET`; client-sent copies are dropped with every `x-auth-*`. */
+export const ORIGIN_SECRET_HEADER = "x-auth-gateway-secret";
+
+export interface HeaderOptions {
+  readonly forwardAuthorization: boolean;
+  readonly originSecret: string | null;
+}
+
+/**
+ * The headers the origin receives. Client-sent `x-auth-*` headers (and `x_auth_*`) are dropped
+ * in any case; the hop marker is appended to `CDN-Loop`.
+ */
+export function forwardedHeaders(incoming: Headers, identity: ForwardedIdentity, options: HeaderOptions): Headers {
   const headers = new Headers(incoming);
   // Read the names from `incoming`, which does not change, and delete from the copy.
   for (const name of incoming.keys()) {
     if (SPOOFED_IDENTITY.test(name)) headers.delete(name);
   }
-  if (!forwardAuthorization) headers.delete("authorization");
+  if (!options.forwardAuthorization) headers.delete("authorization");
+  headers.append("cdn-loop", HOP_ID);
+  if (options.originSecret !== null) headers.set(ORIGIN_SECRET_HEADER, options.originSecret);
   headers.set("x-auth-app-id", identity.appId);
   if (identity.userId !== undefined) headers.set("x-auth-user-id", encodeHeaderValue(identity.userId));
   if (identity.claimsSegment !== undefined) headers.set("x-auth-claims", identity.claimsSegment);
@@ -65,10 +108,13 @@ export function forwardedHeaders(
   return headers;
 }
 
-/** The URL the origin is sent: `ORIGIN_URL`'s origin and path prefix, then the raw path and query. */
+/**
+ * The URL the origin is sent: `ORIGIN_URL`'s origin and path prefix, then the raw path and query;
+ * else the request's own URL (a service binding routes by its own rules).
+ */
 export function targetUrl(requestUrl: string, pathAndQuery: string, config: GatewayConfig): string {
-  if (config.originUrl === null) return requestUrl;
-  return `${config.originUrl.origin}${config.originUrl.pathPrefix}${pathAndQuery}`;
+  const { origin } = config;
+  return origin.kind === "url" ? `${origin.origin}${origin.pathPrefix}${pathAndQuery}` : requestUrl;
 }
 
 class OriginTimeout extends Error {}
@@ -86,15 +132,15 @@ export interface ForwardInput {
  * reached; `504 ORIGIN_TIMEOUT` when no response head arrives within `ORIGIN_TIMEOUT_MS`. The
  * timer stops once the head arrives, so a long streamed body is not cut.
  */
-export async function forwardToOrigin(input: ForwardInput, config: GatewayConfig, env: Env): Promise<Response> {
+export async function forwardToOrigin(input: ForwardInput, config: GatewayConfig): Promise<Response> {
   const { request, body } = input;
   const hasBody = body !== null && request.method !== "GET" && request.method !== "HEAD";
-  const url = env.ORIGIN ? request.url : targetUrl(request.url, input.pathAndQuery, config);
+  const url = targetUrl(request.url, input.pathAndQuery, config);
   // A URL and an init, not a `Request` built first: workerd then copies the headers once, not
   // twice (measured: 45,000 fewer instructions a request, `npm run bench -- --instructions`).
   const init: RequestInit = {
     method: request.method,
-    headers: forwardedHeaders(request.headers, input.identity, config.forwardAuthorization),
+    headers: forwardedHeaders(request.headers, input.identity, config),
     body: hasBody ? body : null,
     redirect: "manual",
   };
@@ -104,7 +150,7 @@ export async function forwardToOrigin(input: ForwardInput, config: GatewayConfig
     // timeout, and it costs on every request; a subrequest that answers late is dropped.
     timer = setTimeout(() => reject(new OriginTimeout()), config.originTimeoutMs);
   });
-  const pending = env.ORIGIN ? env.ORIGIN.fetch(url, init) : fetch(url, init);
+  const pending = config.origin.kind === "binding" ? config.origin.fetcher.fetch(url, init) : fetch(url, init);
   // A late failure after the timeout has answered must not surface as an unhandled rejection.
   pending.catch(() => {});
   try {

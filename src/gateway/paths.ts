@@ -27,9 +27,14 @@ export function rawTarget(url: string): RawTarget {
   return { path: pathAndQuery.slice(0, queryStart), query: pathAndQuery.slice(queryStart + 1), pathAndQuery };
 }
 
-/** Hono's `getPath`: route on the raw path, never a decoded one (`/%61dmin` is not `/admin`). */
-export function rawPath(request: Request): string {
-  return rawTarget(request.url).path;
+/**
+ * Hono's `getPath` for health and admin routes: the raw path, never a decoded one (`/%61dmin`
+ * is not `/admin`), without one trailing `/` (`/admin/apps/` is `/admin/apps`, as SDK routes
+ * accept one trailing `/` too).
+ */
+export function routePath(request: Request | string): string {
+  const { path } = rawTarget(typeof request === "string" ? request : request.url);
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The JWS algorithms an app's keys may use (issue 6) and their key-size rules: plain data, with
+ * The JWS algorithms an app's keys may use and their key-size rules: plain data, with
  * no platform types, so the Node scripts (`npm run token`) share them with the Worker.
  */
 

@@ -39,3 +39,10 @@ export function decodeBase64url(text: string): Uint8Array | null {
   if (accumulator !== 0) return null;
   return out;
 }
+
+/** Canonical, unpadded base64url text of `bytes`. */
+export function encodeBase64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}

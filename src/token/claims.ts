@@ -43,7 +43,7 @@ export function checkTimeClaims(payload: Record<string, unknown>, { now, clockTo
 }
 
 /**
- * The app's token policy (issue 6), after `checkTimeClaims`: claims the policy requires must be
+ * The app's token policy, after `checkTimeClaims`: claims the policy requires must be
  * present (`38 PAYLOAD_CONTENT_MISSING`: `exp` under `requireExp`, `exp` and `iat` under
  * `maxTokenLifetimeSeconds`, `iss` and `aud` when the app names them); a lifetime over the
  * maximum, or `iat` before `tokensNotBefore` (or no `iat` then) is `38 TIME_CONSTRAINT_FAILURE`.

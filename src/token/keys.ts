@@ -1,5 +1,5 @@
 /**
- * The keys an app verifies tokens with (issue 6): HMAC keys through Web Crypto, public keys
+ * The keys an app verifies tokens with: HMAC keys through Web Crypto, public keys
  * imported by jose (`importSPKI`, `importJWK`) and checked here (public, RSA ≥ 2048 bits, the
  * curve the algorithm names). The algorithm table mirrors jose's (`lib/jws_algorithms.js`);
  * signatures are checked with `crypto.subtle.verify` on the already strictly parsed token, and

@@ -42,7 +42,7 @@ export interface AppTokenOptions {
   readonly clockToleranceSeconds: number;
   /** Now, in Unix seconds. */
   readonly now: number;
-  /** The app's token policy (issue 6); `V1_POLICY` adds nothing to v1. */
+  /** The app's token policy; `V1_POLICY` adds nothing to v1. */
   readonly policy: TokenPolicy;
 }
 

@@ -1,4 +1,4 @@
-// Property-based attacks (issue 5), with fast-check: random mutations and random requests, each
+// Property-based attacks, with fast-check: random mutations and random requests, each
 // sent through the Worker. A failing case is shrunk and printed with its seed.
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";

@@ -1,4 +1,4 @@
-// Attacks through the rest of the request (issue 5): identity binding, paths, headers, faults.
+// Attacks through the rest of the request: identity binding, paths, headers, faults.
 // Each rejection asserts the status, the exact body and that the origin received nothing.
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";

@@ -1,4 +1,4 @@
-// Attacks on the token itself (issue 5): every case goes through the Worker and asserts the
+// Attacks on the token itself: every case goes through the Worker and asserts the
 // status, the exact error body, and that the origin received nothing (`expectRejected`).
 import { base64url } from "jose";
 import { describe, expect, it, vi } from "vitest";

@@ -13,6 +13,7 @@ import {
   KEY_BYTES,
   kvSnapshot,
   mintToken,
+  newApp,
   OTHER_KEY_BYTES,
   originCalls,
   TOKEN_REQUIRED,
@@ -123,7 +124,7 @@ describe("PUT, GET, PATCH, DELETE /admin/apps/{appId}", () => {
     expect(view).toEqual({
       appId,
       jwtEnabled: true,
-      // Issue 6: the view shows the mode jwtEnabled maps to.
+      // The view shows the mode jwtEnabled maps to.
       enforcement: "enforce",
       secretEncoding: "base64",
       secretFingerprint: await fingerprintOf(KEY_BYTES),
@@ -183,7 +184,7 @@ describe("PUT, GET, PATCH, DELETE /admin/apps/{appId}", () => {
     await expectRejected(await patch(appId, { jwtEnabled: true }), 400, {
       code: "BAD_REQUEST",
       status: "Invalid request",
-      errors: [{ path: "secret", message: "is required when jwtEnabled is true" }],
+      errors: [{ path: "secret", message: "is required when jwtEnabled is true (or give keys)" }],
     });
     expect(await kvSnapshot()).toEqual(before);
   });
@@ -311,10 +312,13 @@ describe("GET /admin/apps", () => {
     list.mockRestore();
   });
 
-  it("answers 400 when KV refuses a cursor, and 503 when KV fails without one", async () => {
+  it("answers 400 when KV refuses a cursor it issued, and 503 when KV fails without one", async () => {
     const { vi } = await import("vitest");
+    await newApp();
+    await newApp();
+    const { cursor } = (await (await admin("/apps?limit=1")).json()) as { cursor: string };
     const list = vi.spyOn(env.APPS, "list").mockRejectedValue(new Error("KV list failed: 400"));
-    const bad = await admin("/apps?cursor=bm90LWEtY3Vyc29y");
+    const bad = await admin(`/apps?cursor=${cursor}`);
     const down = await admin("/apps");
     list.mockRestore();
     await expectRejected(bad, 400, {
@@ -358,7 +362,7 @@ describe("validation: a rejected write changes nothing", () => {
       "a secret that is not base64",
       { jwtEnabled: true, secret: "not base64 at all, with spaces and more!" },
       "secret",
-      "base64 secret must not contain whitespace or line breaks",
+      'base64 secret must not contain whitespace or line breaks (if this is a passphrase or hex string, set secretEncoding: "utf8")',
     ],
     [
       "a PEM block",
@@ -388,7 +392,7 @@ describe("validation: a rejected write changes nothing", () => {
       "secret",
       "utf8 secret must not have leading or trailing whitespace",
     ],
-    ["no secret while JWT is on", { jwtEnabled: true }, "secret", "is required when jwtEnabled is true"],
+    ["no secret while JWT is on", { jwtEnabled: true }, "secret", "is required when jwtEnabled is true (or give keys)"],
     ["an unknown field", { jwtEnabled: false, mode: "enforce" }, "mode", "is not a writable field"],
     [
       "a read-only field",

@@ -1,4 +1,4 @@
-// The claim names an app may choose (issue 6): appIdClaim, userClaims and requestBindings,
+// The claim names an app may choose: appIdClaim, userClaims and requestBindings,
 // through the Worker and through the admin API.
 import { describe, expect, it } from "vitest";
 import {

@@ -1,4 +1,4 @@
-// Enforcement modes (issue 6): off, report, enforce; jwtEnabled maps to enforce/off.
+// Enforcement modes: off, report, enforce; jwtEnabled maps to enforce/off.
 import { describe, expect, it } from "vitest";
 import {
   admin,

@@ -1,4 +1,4 @@
-// The token policy of issue 6 (issuer, audience, requireExp, maxTokenLifetimeSeconds,
+// The token policy (issuer, audience, requireExp, maxTokenLifetimeSeconds,
 // tokensNotBefore), through the Worker and through the admin API.
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";

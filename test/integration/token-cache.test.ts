@@ -47,12 +47,11 @@ describe("the verified-token cache, with a controlled clock", () => {
       { ttlMs: 3_600_000, now: () => clock.now },
     );
     const tokens = new VerifiedTokenCache();
-    const deps = { config: parseConfig({ APPS }), store, tokens, now: () => clock.now };
+    const deps = { config: parseConfig(env), store, tokens, now: () => clock.now };
     const send = (token: string) =>
       handleSdkRequest(
         new Request("http://gw.test/app/A/x", { headers: { authorization: `Bearer ${token}` } }),
         rawTarget("http://gw.test/app/A/x"),
-        env,
         deps,
         () => {},
       );

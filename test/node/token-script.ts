@@ -96,6 +96,26 @@ describe("npm run token (the command line)", () => {
     assert.equal(payload.sub, "u-7");
   });
 
+  it("--exp -5m mints a token that expired five minutes ago (a negative duration)", async () => {
+    const secret = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 7 + 1) & 0xff)).toString("base64");
+    const before = Math.floor(Date.now() / 1000);
+    const { stdout } = await run(process.execPath, [
+      TOKEN_SCRIPT,
+      ...["--app", "AP1", "--user", "u-1", "--secret", secret, "--exp", "-5m"],
+    ]);
+    const token = stdout.trim();
+    await assert.rejects(
+      jwtVerify(token, createSecretKey(Buffer.from(secret, "base64")), { algorithms: ["HS256"] }),
+      /"exp" claim timestamp check failed/,
+    );
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString()) as {
+      iat: number;
+      exp: number;
+    };
+    assert.ok(Math.abs(payload.exp - (before - 300)) <= 2);
+    assert.ok(payload.iat < payload.exp);
+  });
+
   it("exits 1 with a message for a public-key algorithm without --key", async () => {
     await assert.rejects(
       run(process.execPath, [TOKEN_SCRIPT, "--app", "AP1", "--user", "u", "--alg", "RS256", "--secret", "x"]),

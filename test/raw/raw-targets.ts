@@ -1,5 +1,5 @@
 /**
- * Raw request-targets against plain workerd (issue 5, paths): `..`, `%2e%2e`, `\` and control
+ * Raw request-targets against plain workerd (paths): `..`, `%2e%2e`, `\` and control
  * characters written on the wire, byte for byte. In-Worker tests cannot send these: `new
  * Request()` resolves dot segments and turns `\` into `/`, and so does `wrangler dev`'s entry
  * Worker. Here the bundle runs on workerd through Miniflare with a direct socket (no entry

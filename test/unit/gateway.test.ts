@@ -3,7 +3,7 @@ import { DEFAULT_REQUEST_BINDINGS } from "../../src/apps/record.ts";
 import { parseConfig } from "../../src/config.ts";
 import { bindRequestIdentity } from "../../src/gateway/binding.ts";
 import { bearerToken } from "../../src/gateway/credentials.ts";
-import { encodeHeaderValue, forwardedHeaders } from "../../src/gateway/forward.ts";
+import { encodeHeaderValue, forwardedHeaders, hasOwnHop, isWorkerOnlyHost } from "../../src/gateway/forward.ts";
 import { checkPathHygiene, matchAppId, rawTarget } from "../../src/gateway/paths.ts";
 import { rejectionOf } from "../helpers.ts";
 
@@ -115,16 +115,67 @@ describe("forwardedHeaders", () => {
       ["authorization", "Bearer t"],
       ["x-other", "kept"],
     ]);
-    const headers = forwardedHeaders(incoming, { appId: "A", userId: "u 1", claimsSegment: "e30" }, true);
+    const headers = forwardedHeaders(
+      incoming,
+      { appId: "A", userId: "u 1", claimsSegment: "e30" },
+      { forwardAuthorization: true, originSecret: null },
+    );
     expect(Object.fromEntries(headers)).toEqual({
       authorization: "Bearer t",
       "x-other": "kept",
       "x-auth-app-id": "A",
       "x-auth-user-id": "u%201",
       "x-auth-claims": "e30",
+      "cdn-loop": "edge-authenticator",
     });
-    expect(forwardedHeaders(incoming, { appId: "A" }, false).has("authorization")).toBe(false);
-    expect(forwardedHeaders(incoming, { appId: "A" }, false).has("x-auth-user-id")).toBe(false);
+    const bare = forwardedHeaders(incoming, { appId: "A" }, { forwardAuthorization: false, originSecret: null });
+    expect(bare.has("authorization")).toBe(false);
+    expect(bare.has("x-auth-user-id")).toBe(false);
+  });
+
+  it("appends the hop marker to CDN-Loop and sets ORIGIN_SECRET over a client's copy", () => {
+    const incoming = new Headers([
+      ["cdn-loop", "cloudflare; loops=1"],
+      ["x-auth-gateway-secret", "guessed"],
+    ]);
+    const headers = forwardedHeaders(
+      incoming,
+      { appId: "A" },
+      { forwardAuthorization: true, originSecret: "s".repeat(40) },
+    );
+    expect(headers.get("cdn-loop")).toBe("cloudflare; loops=1, edge-authenticator");
+    expect(headers.get("x-auth-gateway-secret")).toBe("s".repeat(40));
+  });
+});
+
+describe("hasOwnHop", () => {
+  it.each([
+    ["edge-authenticator", true],
+    ["cloudflare; loops=1, Edge-Authenticator", true],
+    ["edge-authenticator;p=1", true],
+    ["  edge-authenticator  ", true],
+    [null, false],
+    ["cloudflare", false],
+    ["edge-authenticator-2, x", false],
+    ["cloudflare; note=edge-authenticator", false],
+  ] as const)("%s → %s", (value, expected) => {
+    expect(hasOwnHop(value)).toBe(expected);
+  });
+});
+
+describe("isWorkerOnlyHost", () => {
+  it.each([
+    ["http://localhost:8787/app/A", true],
+    ["http://127.0.0.1/app/A", true],
+    ["http://[::1]:8787/app/A", true],
+    ["https://edge-authenticator.someone.workers.dev/app/A", true],
+    ["https://LOCALHOST/app/A", true],
+    ["https://api.example.com/app/A", false],
+    ["https://workers.dev.example.com/app/A", false],
+    ["https://localhost.example.com/app/A", false],
+    ["http://127.0.0.2/app/A", false],
+  ] as const)("%s → %s", (url, expected) => {
+    expect(isWorkerOnlyHost(url)).toBe(expected);
   });
 });
 
@@ -231,7 +282,8 @@ describe("parseConfig", () => {
 
   it("applies the defaults of CONTRACT section 7", () => {
     expect(parseConfig({ APPS })).toEqual({
-      originUrl: null,
+      origin: { kind: "route" },
+      originSecret: null,
       appRoutes: null,
       adminPrefix: "/admin",
       forwardAuthorization: true,
@@ -252,7 +304,7 @@ describe("parseConfig", () => {
       ORIGIN_TIMEOUT_MS: "1500",
     });
     expect(config).toMatchObject({
-      originUrl: { origin: "https://api.example.com", pathPrefix: "/v1" },
+      origin: { kind: "url", origin: "https://api.example.com", pathPrefix: "/v1" },
       adminPrefix: "/ops/admin",
       forwardAuthorization: false,
       maxBodyBytes: 2048,
@@ -279,6 +331,9 @@ describe("parseConfig", () => {
     ["ADMIN_PREFIX", { ADMIN_PREFIX: "/a/../b" }],
     ["ADMIN_PREFIX", { ADMIN_PREFIX: "/healthz" }],
     ["FORWARD_AUTHORIZATION", { FORWARD_AUTHORIZATION: "yes" }],
+    ["ORIGIN_SECRET", { ORIGIN_SECRET: "short" }],
+    ["ORIGIN_SECRET", { ORIGIN_SECRET: "a secret with spaces that is long enough to pass" }],
+    ["ORIGIN_SECRET", { ORIGIN_SECRET: 12345 }],
     ["MAX_BODY_BYTES", { MAX_BODY_BYTES: "1MB" }],
     ["MAX_BODY_BYTES", { MAX_BODY_BYTES: "0" }],
     ["MAX_BODY_BYTES", { MAX_BODY_BYTES: -1 }],
