@@ -19,5 +19,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The gateway logs a line per rejection; show them only for a failing test.
     silent: "passed-only",
+    // Every spy is restored after its test, whether or not the test reached its own cleanup.
+    restoreMocks: true,
   },
 });

@@ -4,10 +4,17 @@
  * gateway then answers `500 INTERNAL_ERROR` on every route, `/healthz` included.
  */
 
-/** The bindings and variables the Worker is given. Vars may arrive as strings or JSON values. */
-export interface Env {
-  APPS: KVNamespace;
+/**
+ * The bindings and variables the Worker is given: the bindings `wrangler types` generates from
+ * wrangler.toml (`Cloudflare.Env` in worker-configuration.d.ts: APPS), with the optional settings of
+ * CONTRACT section 7 typed here, whatever an environment of wrangler.toml sets. Vars may arrive as
+ * strings or JSON values.
+ */
+export type Env = Omit<Cloudflare.Env, keyof EnvSettings> & EnvSettings;
+
+interface EnvSettings {
   ADMIN_TOKEN?: string;
+  ORIGIN_SECRET?: string;
   ORIGIN?: Fetcher;
   ORIGIN_URL?: string;
   APP_ROUTES?: string;

@@ -1,9 +1,9 @@
-// Types for `env` and `exports` from "cloudflare:workers" in tests (what `wrangler types` would emit).
-type GatewayEnv = import("../src/config.ts").Env;
-
+// Types for `env` and `exports` from "cloudflare:workers" in tests. worker-configuration.d.ts
+// (`npm run cf-typegen`) types the bindings of wrangler.toml (APPS) and the main module; these are
+// the bindings vitest.config.ts adds for the tests.
 declare namespace Cloudflare {
-  interface Env extends GatewayEnv {}
-  interface GlobalProps {
-    mainModule: typeof import("../src/index.ts");
+  interface Env {
+    ORIGIN_URL: string;
+    ADMIN_TOKEN: string;
   }
 }
