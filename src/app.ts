@@ -13,9 +13,10 @@ import { AppRegistry } from "./apps/registry.ts";
 import { AppStore } from "./apps/store.ts";
 import type { Env, GatewayConfig } from "./config.ts";
 import { ERROR_CATALOGUE, errorResponse, GatewayError, jsonResponse } from "./errors.ts";
-import { type GatewayDeps, handleSdkRequest, missingOrigin } from "./gateway/authenticate.ts";
-import { rawTarget, routePath } from "./gateway/paths.ts";
+import { handleSdkRequest } from "./gateway/sdk.ts";
 import { VerifiedTokenCache } from "./gateway/token-cache.ts";
+import { type GatewayDeps, missingOrigin } from "./gateway/verdict.ts";
+import { rawTarget, routePath } from "./lib/raw-target.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
 
 export interface AppDeps extends GatewayDeps {
@@ -27,11 +28,10 @@ export interface AppDeps extends GatewayDeps {
  * `500 INTERNAL_ERROR` (a bug, on purpose never a silent 4xx). Either way one log line, which
  * never holds a token, secret or claim value.
  */
-export function renderError(error: unknown, method: string, appId: string | undefined): Response {
+export function renderError(error: unknown, method: string): Response {
   if (error instanceof GatewayError) {
     const entry = ERROR_CATALOGUE[error.kind];
     logEvent(entry.httpStatus >= 500 ? "error" : "info", "rejected", {
-      appId,
       method,
       httpStatus: entry.httpStatus,
       code: entry.code,
@@ -40,7 +40,7 @@ export function renderError(error: unknown, method: string, appId: string | unde
     });
     return errorResponse(error);
   }
-  logEvent("error", "internal_error", { appId, method, ...describeUnexpected(error) });
+  logEvent("error", "internal_error", { method, ...describeUnexpected(error) });
   return errorResponse(new GatewayError("INTERNAL_ERROR"));
 }
 
@@ -71,8 +71,8 @@ function createApiApp(deps: AppDeps): Hono<{ Bindings: Env }> {
     store: deps.store,
     now: deps.now,
   });
-  app.notFound((c) => renderError(new GatewayError("NOT_FOUND"), c.req.method, undefined));
-  app.onError((error, c) => renderError(error, c.req.method, undefined));
+  app.notFound((c) => renderError(new GatewayError("NOT_FOUND"), c.req.method));
+  app.onError((error, c) => renderError(error, c.req.method));
   return app;
 }
 
@@ -93,13 +93,11 @@ export function createGateway(deps: AppDeps): Gateway {
       if (path === "/healthz" || path === "/healthz/" || path === adminPrefix || path.startsWith(adminPathStart)) {
         return api.fetch(request, env, ctx);
       }
-      let appId: string | undefined;
       try {
-        return await handleSdkRequest(request, target, deps, (id) => {
-          appId = id;
-        });
+        return await handleSdkRequest(request, target, deps);
       } catch (error) {
-        return renderError(error, request.method, appId);
+        // A fault, not a verdict: answered, never forwarded.
+        return renderError(error, request.method);
       }
     },
   };

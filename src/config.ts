@@ -23,7 +23,6 @@ interface EnvSettings {
   MAX_BODY_BYTES?: string | number;
   CONFIG_CACHE_TTL_SECONDS?: string | number;
   ORIGIN_TIMEOUT_MS?: string | number;
-  ORIGIN_SECRET?: string;
 }
 
 export interface OriginUrl {

@@ -89,13 +89,96 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorKind, CatalogueEntry>> = {
   INTERNAL_ERROR: { httpStatus: 500, code: "INTERNAL_ERROR", status: "Internal error" },
 };
 
+/**
+ * Every distinct cause for which the gateway refuses an SDK request: a stable slug, the catalogue
+ * entry it answers with, and the usual cause in words. The slug is never on the wire in
+ * `enforce` mode; it is in the log line, the verdict (report mode, the token debugger, metrics),
+ * and the table in docs/pipeline.md, which a test holds to this list. Stable: dashboards and
+ * alerts key on these names; add new ones, never rename.
+ */
+export const REFUSAL_DETAILS = {
+  route_not_found: ["NOT_FOUND", "the path is no SDK route (no `app` segment, or no APP_ROUTES pattern matches)"],
+  app_id_invalid: ["BAD_REQUEST", "the appId in the path breaks ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"],
+  path_empty_segment: ["BAD_REQUEST", "the path has `//` (or more than one trailing `/`)"],
+  path_bad_percent: ["BAD_REQUEST", "the path has a `%` that is not a valid UTF-8 percent-encoding"],
+  path_dot_segment: ["BAD_REQUEST", "a path segment is `.` or `..` or hides `/` or `\\` (encoded)"],
+  path_control_character: ["BAD_REQUEST", "a path segment holds a control character (`%00`, `%0A`, …)"],
+  loop_detected: ["LOOP_DETECTED", "the request already passed this gateway: the origin points back at it"],
+  origin_missing: ["CONFIG_UNAVAILABLE", "no ORIGIN or ORIGIN_URL on a workers.dev or local host"],
+  app_unknown: ["APP_NOT_FOUND", "no record for this appId (a typo in the SDK setup, or a deleted app)"],
+  kv_unavailable: ["CONFIG_UNAVAILABLE", "Workers KV did not answer the record read"],
+  record_invalid: ["CONFIG_UNAVAILABLE", "the stored record breaks the record rules (GET it: its `problems` say why)"],
+  authorization_missing: ["TOKEN_NOT_AVAILABLE", "no Authorization header (or an empty one)"],
+  scheme_not_bearer: ["TOKEN_NOT_AVAILABLE", "Authorization uses another scheme, or `Bearer` without a token"],
+  credential_list: ["MALFORMED", "two credentials: two Authorization headers, or a `,` in one"],
+  text_after_token: ["MALFORMED", "whitespace and more text after the token"],
+  token_too_long: ["MALFORMED", "the token is longer than 8192 characters"],
+  segment_count: ["MALFORMED", "the token does not have exactly three `.`-separated segments"],
+  bad_base64url: ["MALFORMED", "a segment is not canonical unpadded base64url"],
+  not_json_object: ["MALFORMED", "the header or payload is not a UTF-8 JSON object"],
+  duplicate_member: ["MALFORMED", "the header or payload names one member twice"],
+  time_claim_not_number: ["MALFORMED", "`exp`, `nbf` or `iat` is present but not a finite number"],
+  alg_not_in_keys: ["HEADER_TYPE_INCOMPATIBLE", "the header's `alg` is none of the app's keys' algorithms"],
+  typ_not_jwt: ["HEADER_TYPE_INCOMPATIBLE", "the header's `typ` is present and not `JWT`"],
+  crit_unsupported: ["HEADER_TYPE_INCOMPATIBLE", "the header has `crit` (extensions this gateway does not implement)"],
+  b64_unsupported: ["HEADER_TYPE_INCOMPATIBLE", "the header has `b64` (unencoded payloads, RFC 7797)"],
+  kid_unknown: ["INVALID_SIGNATURE", "the header's `kid` names no key of the app (an old or foreign key)"],
+  kid_alg_mismatch: ["INVALID_SIGNATURE", "the key the `kid` names is for another `alg`"],
+  key_outside_window: ["INVALID_SIGNATURE", "every key that could verify is outside its notBefore/notAfter window"],
+  signature_mismatch: [
+    "INVALID_SIGNATURE",
+    "no key of the app verifies the signature (wrong secret or secretEncoding)",
+  ],
+  exp_passed: ["TOKEN_EXPIRED", "`exp` plus the clock tolerance has passed"],
+  nbf_future: ["TIME_CONSTRAINT_FAILURE", "`nbf` is later than now plus the clock tolerance"],
+  iat_future: [
+    "TIME_CONSTRAINT_FAILURE",
+    "`iat` is later than now plus the clock tolerance (the signer's clock is ahead)",
+  ],
+  exp_missing: [
+    "PAYLOAD_CONTENT_MISSING",
+    "no `exp`, and the app requires one (requireExp or maxTokenLifetimeSeconds)",
+  ],
+  iat_missing: ["PAYLOAD_CONTENT_MISSING", "no `iat`, and maxTokenLifetimeSeconds needs one"],
+  iss_missing: ["PAYLOAD_CONTENT_MISSING", "no string `iss`, and the app names an issuer"],
+  aud_missing: ["PAYLOAD_CONTENT_MISSING", "no `aud` string or list, and the app names an audience"],
+  lifetime_too_long: ["TIME_CONSTRAINT_FAILURE", "`exp` − `iat` is over maxTokenLifetimeSeconds"],
+  issued_before_revocation: ["TIME_CONSTRAINT_FAILURE", "`iat` is before tokensNotBefore (or absent while it is set)"],
+  app_id_claim_missing: ["PAYLOAD_CONTENT_MISSING", "no string appId claim (or the app's appIdClaim)"],
+  user_claim_missing: [
+    "PAYLOAD_CONTENT_MISSING",
+    "none of the user claims (userId, appUserId, customerId or userClaims)",
+  ],
+  user_claim_invalid: ["PAYLOAD_CONTENT_MISSING", "a user claim is not a non-empty, well-formed string"],
+  app_id_mismatch: ["IDENTIFIER_MISMATCH", "the token's appId is another app's (a token minted for another app)"],
+  iss_mismatch: ["IDENTIFIER_MISMATCH", "`iss` is none of the app's issuers"],
+  aud_mismatch: ["IDENTIFIER_MISMATCH", "`aud` holds none of the app's audiences"],
+  user_mismatch_query: ["IDENTIFIER_MISMATCH", "the query names another user than the token"],
+  user_mismatch_json: ["IDENTIFIER_MISMATCH", "the JSON body names another user than the token"],
+  user_mismatch_form: ["IDENTIFIER_MISMATCH", "the form body names another user than the token"],
+  user_mismatch_multipart: ["IDENTIFIER_MISMATCH", "the multipart body names another user than the token"],
+  binding_field_repeated: ["BAD_REQUEST", "a bound field (userId…) is given twice in the query or the body"],
+  binding_bracket_form: ["BAD_REQUEST", "a bound field in bracket form (`userId[]`, `userId[0]`)"],
+  binding_value_type: ["BAD_REQUEST", "a bound field's value is not a string (or a JSON number)"],
+  query_not_parsable: ["BAD_REQUEST", "the query has invalid percent-encoding in a name or a bound value"],
+  body_not_parsable: ["BAD_REQUEST", "an inspected body is not valid JSON, UTF-8 or multipart"],
+  content_type_list: ["BAD_REQUEST", "more than one Content-Type"],
+  body_too_large: ["PAYLOAD_TOO_LARGE", "an inspected body is over MAX_BODY_BYTES"],
+  content_encoding: ["UNSUPPORTED_MEDIA_TYPE", "an inspected body has a Content-Encoding other than identity"],
+  origin_unreachable: ["ORIGIN_UNAVAILABLE", "the origin refused the connection or failed"],
+  origin_timeout: ["ORIGIN_TIMEOUT", "the origin sent no response head within ORIGIN_TIMEOUT_MS"],
+} as const satisfies Record<string, readonly [ErrorKind, string]>;
+
+/** The slug of one distinct refusal cause. */
+export type RefusalDetail = keyof typeof REFUSAL_DETAILS;
+
 export interface GatewayErrorOptions {
   /** Replaces the catalogue's `status` text (`BAD_REQUEST` says what is wrong). Fixed text only. */
   readonly status?: string;
   /** Extra members for the body (`serverTime`, admin field `errors`); never request values. */
   readonly extra?: Readonly<Record<string, unknown>>;
-  /** Why, for the log line only (never the body); must hold no token, secret or claim value. */
-  readonly detail?: string;
+  /** The precise cause of an SDK request's refusal, for logs and verdicts (never the body). */
+  readonly detail?: RefusalDetail;
 }
 
 /**
@@ -116,13 +199,17 @@ export class GatewayError extends Error {
   }
 }
 
-/** `38 Invalid token` with a reason: the token fails a rule of CONTRACT section 3. */
-export function invalidTokenError(reason: InvalidTokenReason): GatewayError {
-  return new GatewayError(reason);
+/**
+ * The refusal for one distinct cause: the catalogue entry `REFUSAL_DETAILS` gives it, with the
+ * detail attached. `options` may add the status text (`BAD_REQUEST`) or body members.
+ */
+export function refusal(detail: RefusalDetail, options: Omit<GatewayErrorOptions, "detail"> = {}): GatewayError {
+  return new GatewayError(REFUSAL_DETAILS[detail][0], { ...options, detail });
 }
 
-export function badRequest(status: string): GatewayError {
-  return new GatewayError("BAD_REQUEST", { status });
+/** `400 BAD_REQUEST` for a request the pipeline cannot judge, with what is wrong and why. */
+export function badRequest(detail: RefusalDetail, status: string): GatewayError {
+  return refusal(detail, { status });
 }
 
 const BEARER_REALM = 'Bearer realm="edge-authenticator"';

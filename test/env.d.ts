@@ -7,3 +7,9 @@ declare namespace Cloudflare {
     ADMIN_TOKEN: string;
   }
 }
+
+// Vite's `?raw` imports: a file's text (the docs tests read docs/*.md this way).
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

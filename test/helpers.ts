@@ -1,8 +1,11 @@
 /** Shared test helpers: token minting, app seeding, an origin recorder and the Worker call. */
 
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { base64url, SignJWT } from "jose";
-import { afterEach, beforeEach } from "vitest";
+import { base64url, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, SignJWT } from "jose";
+import { afterEach, beforeEach, expect } from "vitest";
+import { GatewayError } from "../src/errors.ts";
+import worker from "../src/index.ts";
 import { checkHeader } from "../src/token/jws.ts";
 import { keyring } from "../src/token/keys.ts";
 import { type VerifiedJws, verifyJws } from "../src/token/verify.ts";
@@ -50,7 +53,6 @@ export async function newSession(claims: Record<string, unknown> = {}): Promise<
 
 /** What a call throws: the `GatewayError` kind, or "passed". Other errors propagate. */
 export async function rejectionOf(fn: () => unknown): Promise<string> {
-  const { GatewayError } = await import("../src/errors.ts");
   try {
     await fn();
     return "passed";
@@ -159,8 +161,6 @@ export const TOKEN_REQUIRED = {
  * does not bind (each distinct `env` object gets its own validated configuration and caches).
  */
 export async function gatewayWith(vars: Record<string, unknown>, path: string, init?: RequestInit): Promise<Response> {
-  const { default: worker } = await import("../src/index.ts");
-  const { createExecutionContext } = await import("cloudflare:test");
   const request = new Request(`${GATEWAY}${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
   return worker.fetch(request, { ...env, ...vars } as never, createExecutionContext());
 }
@@ -183,7 +183,6 @@ export function captureLogs(): { lines: () => Record<string, unknown>[]; text: (
 
 /** Asserts an error answer: status, exact body, no-store, and that the origin received nothing. */
 export async function expectRejected(res: Response, status: number, body: Record<string, unknown>): Promise<void> {
-  const { expect } = await import("vitest");
   expect({ status: res.status, body: await res.json() }).toEqual({ status, body });
   expect(res.headers.get("cache-control")).toBe("no-store");
   expect(res.headers.get("content-type")).toBe("application/json");
@@ -214,7 +213,6 @@ export async function kvSnapshot(): Promise<Record<string, string | null>> {
 
 /** A PUT of an enforcing record with `field` set to `value` is `400` naming it, and writes nothing. */
 export async function expectFieldRefused(field: string, value: unknown): Promise<void> {
-  const { expect } = await import("vitest");
   const before = await kvSnapshot();
   const res = await admin(`/apps/${uniqueAppId()}`, {
     method: "PUT",
@@ -245,7 +243,6 @@ export function testKeyPair(alg: string, variant = ""): Promise<TestKeyPair> {
   let pair = keyPairs.get(name);
   if (pair === undefined) {
     pair = (async () => {
-      const { exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } = await import("jose");
       if (["RS384", "RS512", "PS256"].includes(alg)) {
         const rsa = await testKeyPair("RS256", variant);
         const privatePem = await exportPKCS8(rsa.privateKey);

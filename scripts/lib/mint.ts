@@ -50,7 +50,11 @@ export interface MintOptions {
 }
 
 async function signingKey(signer: Signer): Promise<CryptoKey | Uint8Array> {
-  if ("secret" in signer) return deriveKeyBytes(signer.secret, signer.encoding, HMAC_MIN_KEY_BYTES[signer.alg]);
+  if ("secret" in signer) {
+    const derived = deriveKeyBytes(signer.secret, signer.encoding, HMAC_MIN_KEY_BYTES[signer.alg]);
+    if ("error" in derived) throw new Error(derived.error);
+    return derived.bytes;
+  }
   if (isHmacAlgorithm(signer.alg)) throw new Error(`${signer.alg} signs with a secret (--secret), not --key`);
   const text = signer.privateKey.trim();
   if (text.startsWith("{")) {

@@ -5,7 +5,7 @@
  * know. Rotating `ADMIN_TOKEN` ends the cursors issued under the old one.
  */
 
-import { encodeBase64url as base64url, decodeBase64url } from "../token/base64url.ts";
+import { encodeBase64url as base64url, decodeBase64url } from "../lib/base64url.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -1,30 +1,24 @@
 /**
  * The admin API (CONTRACT section 5) under `ADMIN_PREFIX`: upsert, patch, read, list and delete
- * app records. Every route checks the admin credential first; every write is validated in full
- * before KV is touched, drops this isolate's cached entry so the change applies here at once,
- * and writes one audit line that names the secret only by its fingerprint.
+ * app records, add and remove keys. Handlers are thin: the changes are pure functions
+ * (`apps/key-ops.ts`), every write is validated in full before KV is touched, drops this
+ * isolate's cached entry so the change applies here at once, and writes one audit line that
+ * names keys only by their fingerprints.
  */
 
 import type { Hono } from "hono";
-import { type AppRecord, enforcementOf, MAX_KEYS, recordWarnings } from "../apps/record.ts";
-import type { AppRegistry, AppView } from "../apps/registry.ts";
-import { appView } from "../apps/registry.ts";
+import { recordWarnings, type StoredRecord, validateRecord } from "../apps/checks.ts";
+import { addKey, type Change, mergePatch, removeKey, replaceRecord } from "../apps/key-ops.ts";
+import { type AppRegistry, CURSOR_REFUSED } from "../apps/registry.ts";
+import type { AppRecord, FieldError } from "../apps/schema.ts";
 import type { AppStore } from "../apps/store.ts";
+import { type AppView, appView, fingerprintKeys, type KeyFingerprints, repeatedKey } from "../apps/view.ts";
 import { GatewayError, jsonResponse } from "../errors.ts";
-import { rawTarget, routePath } from "../gateway/paths.ts";
+import { rawTarget, routePath } from "../lib/raw-target.ts";
 import { logEvent } from "../log.ts";
 import { adminAuth } from "./auth.ts";
 import { openCursor, sealCursor } from "./cursor.ts";
-import {
-  checkAppId,
-  checkMergedRecord,
-  invalidRequest,
-  parseListQuery,
-  readKeyBody,
-  readPatchBody,
-  readPutBody,
-  relativeErrors,
-} from "./schema.ts";
+import { CURSOR_ERROR, checkAppId, invalidRequest, parseListQuery, readKeyBody, readRecordBody } from "./schema.ts";
 
 export interface AdminDeps {
   readonly prefix: string;
@@ -36,8 +30,7 @@ export interface AdminDeps {
 
 type AdminEnv = { Bindings: { ADMIN_TOKEN?: string } };
 
-/** How the view names a key: `sha256:` and 16 hex digits. */
-const FINGERPRINT = /^sha256:[0-9a-f]{16}$/;
+type Action = "create" | "replace" | "patch" | "add_key" | "remove_key";
 
 function notAllowed(): never {
   throw new GatewayError("METHOD_NOT_ALLOWED");
@@ -47,11 +40,71 @@ function notFound(): never {
   throw new GatewayError("NOT_FOUND");
 }
 
+function conflict(status: string): GatewayError {
+  return new GatewayError("CONFLICT", { status });
+}
+
+/** The record a change produced, or its refusal: `404 KEY_NOT_FOUND`, `409 CONFLICT`. */
+function changed(change: Change): AppRecord {
+  if ("notFound" in change) throw new GatewayError("KEY_NOT_FOUND");
+  if ("conflict" in change) throw conflict(change.conflict);
+  return change.record;
+}
+
+/**
+ * A record about to be written, checked in full (schema, rules across fields, every key
+ * imported, no key twice): its fingerprints, or `400` naming each broken rule. Adding a key the
+ * app already has is `409` instead.
+ */
+async function checkedForWrite(
+  record: AppRecord,
+  action: Action,
+): Promise<{ record: AppRecord; prints: KeyFingerprints }> {
+  const validated = validateRecord(record);
+  if ("errors" in validated) throw invalidRequest(validated.errors);
+  const { prints, problems } = await fingerprintKeys(validated.record);
+  if (problems.length > 0) throw invalidRequest(problems);
+  const repeated = repeatedKey(prints);
+  if (repeated !== null) {
+    throw action === "add_key"
+      ? conflict("The app has this key already (same fingerprint)")
+      : invalidRequest([repeated]);
+  }
+  return { record: validated.record, prints };
+}
+
+/** Runs `fn`; a `400` it throws names fields under `prefix` relative to it (`keys.1.secret` → `secret`). */
+async function relativeErrors<T>(prefix: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const errors =
+      error instanceof GatewayError ? (error.options.extra?.errors as FieldError[] | undefined) : undefined;
+    if (errors === undefined) throw error;
+    const start = `${prefix}.`;
+    throw invalidRequest(
+      errors.map(({ path, message }) => ({ path: path.startsWith(start) ? path.slice(start.length) : path, message })),
+    );
+  }
+}
+
+/** Each problem once, in order. */
+function distinct(problems: readonly FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return problems.filter(({ path, message }) => {
+    const key = `${path}\n${message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** Registers the admin routes on `app`; call before any catch-all route. */
 export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: AdminDeps): void {
   const { prefix, registry, store } = deps;
   const appPath = `${prefix}/apps/:appId`;
   const appPathStart = `${prefix}/apps/`.length;
+  const now = () => new Date(deps.now()).toISOString();
 
   /** The appId exactly as written in the path: Hono's param is decoded, and `%41P1` is no appId. */
   function appIdOf(url: string): string {
@@ -68,24 +121,21 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     }
   }
 
-  async function existingApp(appId: string): Promise<AppRecord> {
-    const existing = await registry.get(appId);
-    if (existing === null) throw new GatewayError("APP_NOT_FOUND");
-    return existing;
+  /** The stored record, or `404`. A broken one too: a change starts from what is stored (`raw`), and the write validates the result. */
+  async function existing(appId: string): Promise<StoredRecord> {
+    const stored = await registry.get(appId);
+    if (stored === null) throw new GatewayError("APP_NOT_FOUND");
+    return stored;
   }
-
-  type Action = "create" | "replace" | "patch" | "add_key" | "remove_key";
 
   /**
    * Writes a record, then forgets the cached entry and logs the audit line. Returns the view, and
    * the record's `warnings` when it has any (a write's answer shows them; KV metadata does not).
    */
   async function write(action: Action, appId: string, record: AppRecord): Promise<AppView> {
-    const prints = await checkMergedRecord(record, (error) =>
-      action === "add_key" ? conflict("The app has this key already (same fingerprint)") : invalidRequest([error]),
-    );
-    const view = appView(appId, record, prints);
-    await registry.put(appId, record, view);
+    const checked = await checkedForWrite(record, action);
+    const view = appView(appId, checked.record, checked.prints);
+    await registry.put(appId, checked.record, view);
     store.invalidate(appId);
     const keyFingerprints = view.keys?.map((key) => key.fingerprint).join(",");
     logEvent("info", "admin_write", {
@@ -94,12 +144,8 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
       secretFingerprint: view.secretFingerprint,
       ...(keyFingerprints === undefined ? {} : { keyFingerprints }),
     });
-    const warnings = recordWarnings(record);
+    const warnings = recordWarnings(checked.record);
     return warnings.length > 0 ? { ...view, warnings } : view;
-  }
-
-  function conflict(status: string): GatewayError {
-    return new GatewayError("CONFLICT", { status });
   }
 
   // The credential is checked before routing: an unknown admin path without it is 401 too.
@@ -107,16 +153,15 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
   app.use(`${prefix}/*`, adminAuth());
 
   app.get(`${prefix}/apps`, async function listApps(c) {
-    const query = new URLSearchParams(rawTarget(c.req.url).query);
-    const { limit, cursor } = parseListQuery(query);
+    const { limit, cursor } = parseListQuery(new URLSearchParams(rawTarget(c.req.url).query));
     // The admin credential has been checked, so ADMIN_TOKEN is set (it keys the cursors).
     const adminToken = c.env.ADMIN_TOKEN as string;
-    let kvCursor: string | undefined;
-    if (cursor !== undefined) {
-      kvCursor = (await openCursor(cursor, adminToken)) ?? undefined;
-      if (kvCursor === undefined) throw invalidRequest([{ path: "cursor", message: "is not a cursor from this list" }]);
-    }
+    const kvCursor = cursor === undefined ? undefined : await openCursor(cursor, adminToken);
+    if (kvCursor === null) throw invalidRequest([CURSOR_ERROR]);
     const page = await registry.list(limit, kvCursor);
+    if (page === CURSOR_REFUSED) {
+      throw new GatewayError("BAD_REQUEST", { status: "Invalid list request", extra: { errors: [CURSOR_ERROR] } });
+    }
     return jsonResponse({
       apps: page.apps,
       cursor: page.cursor === null ? null : await sealCursor(page.cursor, adminToken),
@@ -126,39 +171,38 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
 
   app.put(appPath, async function putApp(c) {
     const appId = appIdOf(c.req.url);
-    const fields = await readPutBody(c.req.raw);
-    const existing = await registry.get(appId);
-    const now = new Date(deps.now()).toISOString();
-    const record: AppRecord = { ...fields, createdAt: existing?.createdAt ?? now, updatedAt: now };
-    const view = await write(existing ? "replace" : "create", appId, record);
-    return jsonResponse(view, existing ? 200 : 201);
+    const fields = await readRecordBody(c.req.raw);
+    const stored = await registry.get(appId);
+    const view = await write(
+      stored ? "replace" : "create",
+      appId,
+      replaceRecord(stored?.record ?? null, fields, now()),
+    );
+    return jsonResponse(view, stored ? 200 : 201);
   });
 
   app.patch(appPath, async function patchApp(c) {
     const appId = appIdOf(c.req.url);
-    const fields = await readPatchBody(c.req.raw);
-    const existing = await registry.get(appId);
-    if (existing === null) throw new GatewayError("APP_NOT_FOUND");
-    const record: AppRecord = { ...existing, ...fields, updatedAt: new Date(deps.now()).toISOString() };
-    // The mode field the PATCH names decides: a v1 client's jwtEnabled replaces a stored
-    // enforcement, and an enforcement sets jwtEnabled to match (report and enforce are true).
-    if (fields.jwtEnabled !== undefined && fields.enforcement === undefined) delete record.enforcement;
-    if (fields.enforcement !== undefined && fields.jwtEnabled === undefined && record.jwtEnabled !== undefined) {
-      record.jwtEnabled = fields.enforcement !== "off";
-    }
-    return jsonResponse(await write("patch", appId, record));
+    const fields = await readRecordBody(c.req.raw);
+    const stored = await existing(appId);
+    return jsonResponse(await write("patch", appId, mergePatch(stored.raw as AppRecord, fields, now())));
   });
 
+  // A read shows a stored record that breaks the rules too, with its `problems`, so the operator
+  // can see and fix it (the gateway answers 503 for its app meanwhile).
   app.get(appPath, async function getApp(c) {
     const appId = appIdOf(c.req.url);
-    const record = await registry.get(appId);
-    if (record === null) throw new GatewayError("APP_NOT_FOUND");
-    return jsonResponse(appView(appId, record, await checkMergedRecord(record)));
+    const stored = await existing(appId);
+    const { prints, problems } = await fingerprintKeys(stored.record);
+    const repeated = repeatedKey(prints);
+    const all = distinct([...stored.problems, ...problems, ...(repeated === null ? [] : [repeated])]);
+    const view = appView(appId, stored.record, prints);
+    return jsonResponse(all.length > 0 ? { ...view, problems: all } : view);
   });
 
   app.delete(appPath, async function deleteApp(c) {
     const appId = appIdOf(c.req.url);
-    if ((await registry.get(appId)) === null) throw new GatewayError("APP_NOT_FOUND");
+    await existing(appId);
     await registry.delete(appId);
     store.invalidate(appId);
     logEvent("info", "admin_write", { action: "delete", appId, secretFingerprint: null });
@@ -167,52 +211,26 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
   app.all(appPath, notAllowed);
 
   // Rotation: add one key (at most 3 in all, counting the v1 secret), remove one by kid.
-  app.post(`${appPath}/keys`, async function addKey(c) {
+  app.post(`${appPath}/keys`, async function addAppKey(c) {
     const appId = appIdOf(c.req.url);
     const key = await readKeyBody(c.req.raw);
-    const existing = await existingApp(appId);
-    const keys = existing.keys ?? [];
-    if (keys.length + (existing.secret === undefined ? 0 : 1) >= MAX_KEYS) {
-      throw conflict(`The app has ${MAX_KEYS} keys; remove one first`);
-    }
-    if (key.kid !== undefined && keys.some((other) => other.kid === key.kid)) {
-      throw conflict("The app has a key with this kid");
-    }
-    const record: AppRecord = { ...existing, keys: [...keys, key], updatedAt: new Date(deps.now()).toISOString() };
+    const stored = await existing(appId);
+    const record = changed(addKey(stored.raw as AppRecord, key, now()));
     // The record is checked (the new key imported) once, in `write`; its errors name the
     // posted key's own members (`publicKey`, not `keys.1.publicKey`).
-    const view = await relativeErrors(`keys.${keys.length}`, () => write("add_key", appId, record));
+    const index = (record.keys?.length ?? 1) - 1;
+    const view = await relativeErrors(`keys.${index}`, () => write("add_key", appId, record));
     return jsonResponse(view, 201);
   });
   app.all(`${appPath}/keys`, notAllowed);
 
-  app.delete(`${appPath}/keys/:kid`, async function removeKey(c) {
+  app.delete(`${appPath}/keys/:kid`, async function removeAppKey(c) {
     const appId = appIdOf(c.req.url);
-    const kid = kidOf(c.req.url);
-    const existing = await existingApp(appId);
-    const record: AppRecord = { ...existing, updatedAt: new Date(deps.now()).toISOString() };
-    const keys = existing.keys ?? [];
-    let index = keys.findIndex((key) => key.kid === kid);
-    let isSecret = false;
-    if (index < 0 && FINGERPRINT.test(kid)) {
-      // A key without a kid (the v1 secret too) is named by its fingerprint.
-      const prints = await checkMergedRecord(existing);
-      index = keys.findIndex((key, i) => key.kid === undefined && prints.keys[i] === kid);
-      isSecret = index < 0 && prints.secret === kid;
-    }
-    if (isSecret) {
-      delete record.secret;
-      delete record.secretEncoding;
-    } else if (index < 0) {
-      throw new GatewayError("KEY_NOT_FOUND");
-    } else {
-      const rest = keys.filter((_, i) => i !== index);
-      if (rest.length > 0) record.keys = rest;
-      else delete record.keys;
-    }
-    if (record.secret === undefined && record.keys === undefined && enforcementOf(record) !== "off") {
-      throw conflict("The app checks tokens and this is its last key; add another first, or turn enforcement off");
-    }
+    const name = kidOf(c.req.url);
+    const stored = await existing(appId);
+    // Keys without a kid are named by fingerprint; a record that breaks the rules still has some.
+    const { prints } = await fingerprintKeys(stored.record);
+    const record = changed(removeKey(stored.raw as AppRecord, name, prints, now()));
     return jsonResponse(await write("remove_key", appId, record));
   });
   app.all(`${appPath}/keys/:kid`, notAllowed);

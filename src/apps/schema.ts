@@ -1,17 +1,12 @@
 /**
- * The app record stored in KV (CONTRACT section 2; the schema is written down in
- * docs/storage.md). One schema and one set of rules serve both sides: the admin API refuses a
- * record that breaks them with `400` and a path per field, and the gateway treats a stored
- * record that breaks them as a configuration fault (`503`) rather than guess what it meant.
+ * The app record's schema (CONTRACT section 2; written down in docs/storage.md), with valibot:
+ * one definition of the writable fields, which the admin API's PUT and PATCH bodies take and the
+ * stored record extends with its timestamps. Cross-field rules are in `checks.ts`.
  */
 
 import * as v from "valibot";
-import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, PUBLIC_KEY_ALGORITHMS } from "../token/algorithms.ts";
-import type { KeyMaterial } from "../token/keys.ts";
-import { deriveKeyBytes, looksLikeHex, type SecretEncoding, SecretError, UTF8_HINT } from "./secret.ts";
-
-/** KV key prefix of app records: `app:{appId}`. Stable: changing it orphans every record. */
-export const APP_KEY_PREFIX = "app:";
+import { HMAC_ALGORITHMS, PUBLIC_KEY_ALGORITHMS } from "../token/algorithms.ts";
+import type { SecretEncoding } from "./secret.ts";
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
@@ -23,13 +18,6 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 31_536_000;
 export const MAX_POLICY_VALUES = 3;
 /** Issuer and audience values, claim names and kids: at most this many characters. */
 export const MAX_TEXT_CHARS = 128;
-
-/** `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`: CONTRACT section 1. */
-export const APP_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-export function appKey(appId: string): string {
-  return `${APP_KEY_PREFIX}${appId}`;
-}
 
 /** 1–128 characters of well-formed text without control characters: names and values an operator writes. */
 function shortText(typeMessage: string) {
@@ -73,13 +61,6 @@ const CLAIM_NAME = v.pipe(
 /** A request field name: letters, digits, `_`, `.`, `-`; no brackets, no spaces. */
 const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** The request fields bound by default, and their claims: CONTRACT section 3, step 10. */
-export const DEFAULT_REQUEST_BINDINGS: Readonly<Record<string, string>> = Object.freeze({
-  userId: "userId",
-  appUserId: "appUserId",
-  customerId: "customerId",
-});
-export const DEFAULT_USER_CLAIMS: readonly string[] = Object.freeze(["userId", "appUserId", "customerId"]);
 export const MAX_USER_CLAIMS = 5;
 export const MAX_REQUEST_BINDINGS = 5;
 
@@ -203,8 +184,29 @@ export const WRITABLE_FIELDS = {
   ),
 };
 
-/** The optional token-policy fields, as the stored record and both admin bodies take them. */
-export const POLICY_FIELDS = {
+/** The token-policy fields (a v1 record sets none of them, and its view is v1's). */
+export const POLICY_FIELD_NAMES = [
+  "issuer",
+  "audience",
+  "requireExp",
+  "maxTokenLifetimeSeconds",
+  "tokensNotBefore",
+  "appIdClaim",
+  "userClaims",
+  "requestBindings",
+] as const satisfies readonly (keyof typeof WRITABLE_FIELDS)[];
+
+/**
+ * Every writable field, optional: what PUT and PATCH bodies take. Which fields a record needs
+ * (`jwtEnabled` or `enforcement`, a key unless off) are cross-field rules (`checkRecord`).
+ */
+const RECORD_FIELDS = {
+  jwtEnabled: v.optional(WRITABLE_FIELDS.jwtEnabled),
+  enforcement: v.optional(WRITABLE_FIELDS.enforcement),
+  secret: v.optional(WRITABLE_FIELDS.secret),
+  secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
+  clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
+  keys: v.optional(WRITABLE_FIELDS.keys),
   issuer: v.optional(WRITABLE_FIELDS.issuer),
   audience: v.optional(WRITABLE_FIELDS.audience),
   requireExp: v.optional(WRITABLE_FIELDS.requireExp),
@@ -213,28 +215,26 @@ export const POLICY_FIELDS = {
   appIdClaim: v.optional(WRITABLE_FIELDS.appIdClaim),
   userClaims: v.optional(WRITABLE_FIELDS.userClaims),
   requestBindings: v.optional(WRITABLE_FIELDS.requestBindings),
-};
+} satisfies Record<keyof typeof WRITABLE_FIELDS, v.GenericSchema>;
+
+const OBJECT_MESSAGE = "must be a JSON object of writable fields";
+
+/** The body of `PUT` and `PATCH {ADMIN_PREFIX}/apps/{appId}`: writable fields only. */
+export const WRITABLE_RECORD = v.strictObject(RECORD_FIELDS, OBJECT_MESSAGE);
+export type WritableFields = v.InferOutput<typeof WRITABLE_RECORD>;
+
+/** An app record as stored: the writable fields and the two timestamps. */
+export const STORED_RECORD = v.strictObject(
+  { ...RECORD_FIELDS, createdAt: v.optional(v.string()), updatedAt: v.optional(v.string()) },
+  OBJECT_MESSAGE,
+);
+export type AppRecord = v.InferOutput<typeof STORED_RECORD>;
 
 /** One key of `keys`, as written: what `POST /apps/{appId}/keys` takes. */
 export const KEY_SCHEMA = KEY;
 export type KeyRecord = v.InferOutput<typeof KEY>;
 
-const StoredRecordSchema = v.strictObject({
-  jwtEnabled: v.optional(WRITABLE_FIELDS.jwtEnabled),
-  enforcement: v.optional(WRITABLE_FIELDS.enforcement),
-  secret: v.optional(WRITABLE_FIELDS.secret),
-  secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
-  clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
-  keys: v.optional(WRITABLE_FIELDS.keys),
-  ...POLICY_FIELDS,
-  createdAt: v.optional(v.string()),
-  updatedAt: v.optional(v.string()),
-});
-
-/** An app record as stored. */
-export type AppRecord = v.InferOutput<typeof StoredRecordSchema>;
-
-/** A rule a record breaks: the field and a message that never quotes the secret. */
+/** A rule a record (or a request) breaks: the field and a message that never quotes a value. */
 export interface FieldError {
   readonly path: string;
   readonly message: string;
@@ -250,269 +250,6 @@ export function fieldErrors(issues: readonly v.BaseIssue<unknown>[]): FieldError
 
 /** valibot reports unknown and missing keys as issues of the object; its text quotes values. */
 function objectIssueMessage(issue: v.BaseIssue<unknown>, path: string): string {
-  if (path === "") return "must be a JSON object of writable fields";
+  if (path === "") return OBJECT_MESSAGE;
   return issue.expected === "never" ? "is not a writable field" : "is required";
-}
-
-/**
- * What a token must also satisfy, beyond the v1 rules. Every field's default (`null`, `false`)
- * leaves v1 behaviour unchanged.
- */
-export interface TokenPolicy {
-  /** `iss` must be one of these. */
-  readonly issuers: readonly string[] | null;
-  /** `aud` (a string or a list) must hold one of these. */
-  readonly audiences: readonly string[] | null;
-  readonly requireExp: boolean;
-  /** `exp − iat` at most this; both then required. */
-  readonly maxTokenLifetimeSeconds: number | null;
-  /** Unix seconds: a token issued before this (or without `iat`) is refused. */
-  readonly tokensNotBefore: number | null;
-  /** The claim that must equal the path's appId; `null`: none (`iss`/`aud` bind the token). */
-  readonly appIdClaim: string | null;
-  /** The claims that name the user, in the order `X-Auth-User-Id` prefers them. */
-  readonly userClaims: readonly string[];
-  /** Request field → the claim it must equal. */
-  readonly requestBindings: Readonly<Record<string, string>>;
-}
-
-export const V1_POLICY: TokenPolicy = {
-  issuers: null,
-  audiences: null,
-  requireExp: false,
-  maxTokenLifetimeSeconds: null,
-  tokensNotBefore: null,
-  appIdClaim: "appId",
-  userClaims: DEFAULT_USER_CLAIMS,
-  requestBindings: DEFAULT_REQUEST_BINDINGS,
-};
-
-function listOf(value: string | readonly string[] | undefined): readonly string[] | null {
-  if (value === undefined) return null;
-  return typeof value === "string" ? [value] : value;
-}
-
-/** The policy a record sets; each field it leaves out keeps v1's (`V1_POLICY`). */
-export function tokenPolicy(record: AppRecord): TokenPolicy {
-  const { issuer, audience, requireExp, maxTokenLifetimeSeconds, tokensNotBefore } = record;
-  const { appIdClaim, userClaims, requestBindings } = record;
-  return {
-    issuers: listOf(issuer),
-    audiences: listOf(audience),
-    requireExp: requireExp ?? false,
-    maxTokenLifetimeSeconds: maxTokenLifetimeSeconds ?? null,
-    tokensNotBefore: tokensNotBefore === undefined ? null : Date.parse(tokensNotBefore) / 1000,
-    appIdClaim: appIdClaim === undefined ? V1_POLICY.appIdClaim : appIdClaim,
-    userClaims: userClaims ?? V1_POLICY.userClaims,
-    // The shared default object: binding compiles each bindings object once (`bindingsOf`).
-    requestBindings: requestBindings ?? V1_POLICY.requestBindings,
-  };
-}
-
-/** `off`: no token check; `report`: check fully, forward either way; `enforce`: v1's `jwtEnabled: true`. */
-export type Enforcement = "off" | "report" | "enforce";
-
-/**
- * The record's mode: `enforcement` when set, else `jwtEnabled` (`true` → `enforce`, `false` →
- * `off`). `undefined` when the record has neither, or the two disagree.
- */
-export function enforcementOf(record: Pick<AppRecord, "jwtEnabled" | "enforcement">): Enforcement | undefined {
-  const { jwtEnabled, enforcement } = record;
-  if (enforcement === undefined) return jwtEnabled === undefined ? undefined : jwtEnabled ? "enforce" : "off";
-  if (jwtEnabled !== undefined && jwtEnabled !== (enforcement !== "off")) return undefined;
-  return enforcement;
-}
-
-/** A key of a checked record: its material, kid and window, and where the record holds it. */
-export interface CheckedKey {
-  /** `secret` for the v1 key, `keys.N` for the others: the path of its field errors. */
-  readonly path: string;
-  readonly kid: string | null;
-  readonly material: KeyMaterial;
-  /** Unix seconds. */
-  readonly notBefore: number | null;
-  readonly notAfter: number | null;
-}
-
-/** An app record checked and ready for the gateway: the key bytes are derived once. */
-export interface CheckedAppRecord {
-  /** True unless `enforcement` is `off`: a token is checked (and in `report` mode, only reported). */
-  readonly jwtEnabled: boolean;
-  readonly enforcement: Enforcement;
-  /** The v1 `secret`'s HMAC key, or `null` when the record has none. */
-  readonly keyBytes: Uint8Array | null;
-  /** Every key the app verifies with: the v1 `secret` first (HS256, no kid), then `keys`. */
-  readonly keys: readonly CheckedKey[];
-  readonly secretEncoding: SecretEncoding;
-  readonly clockToleranceSeconds: number;
-  readonly policy: TokenPolicy;
-}
-
-type Checked<T> = { record: T } | { errors: FieldError[] };
-
-function secondsOf(instant: string | undefined): number | null {
-  return instant === undefined ? null : Date.parse(instant) / 1000;
-}
-
-/** The keys of `keys`, checked: HMAC key bytes long enough for the hash, windows in order. */
-function checkKeys(keys: readonly KeyRecord[]): { keys: CheckedKey[] } | { errors: FieldError[] } {
-  const checked: CheckedKey[] = [];
-  const errors: FieldError[] = [];
-  const kids = new Set<string>();
-  keys.forEach((key, index) => {
-    const path = `keys.${index}`;
-    if (key.kid !== undefined) {
-      if (kids.has(key.kid)) errors.push({ path: `${path}.kid`, message: "must not repeat another key's kid" });
-      kids.add(key.kid);
-    }
-    const notBefore = secondsOf(key.notBefore);
-    const notAfter = secondsOf(key.notAfter);
-    if (notBefore !== null && notAfter !== null && notAfter <= notBefore) {
-      errors.push({ path: `${path}.notAfter`, message: "must be after notBefore" });
-    }
-    let material: KeyMaterial;
-    if ("secret" in key) {
-      try {
-        const bytes = deriveKeyBytes(
-          key.secret,
-          key.secretEncoding ?? DEFAULT_SECRET_ENCODING,
-          HMAC_MIN_KEY_BYTES[key.alg],
-        );
-        material = { kind: "hmac", alg: key.alg, bytes };
-      } catch (error) {
-        if (!(error instanceof SecretError)) throw error;
-        errors.push({ path: `${path}.secret`, message: error.message });
-        return;
-      }
-    } else material = { kind: "public", alg: key.alg, publicKey: key.publicKey };
-    checked.push({ path, kid: key.kid ?? null, material, notBefore, notAfter });
-  });
-  return errors.length > 0 ? { errors } : { keys: checked };
-}
-
-/**
- * The rules across fields: a key (`secret` or `keys`) is required unless the mode is `off`, at
- * most 3 keys in all, and each key must give a valid key under its rules. Public keys are
- * imported (and so fully checked) by the caller: that is asynchronous. Returns the checked
- * record, or the errors.
- */
-export function checkRecord(record: AppRecord): Checked<CheckedAppRecord> {
-  const secretEncoding = record.secretEncoding ?? DEFAULT_SECRET_ENCODING;
-  const enforcement = enforcementOf(record);
-  if (enforcement === undefined) {
-    return record.jwtEnabled === undefined && record.enforcement === undefined
-      ? { errors: [{ path: "jwtEnabled", message: "is required" }] }
-      : {
-          errors: [
-            { path: "enforcement", message: "contradicts jwtEnabled (off is false, report and enforce are true)" },
-          ],
-        };
-  }
-  if (record.appIdClaim === null && record.issuer === undefined && record.audience === undefined) {
-    return {
-      errors: [
-        { path: "appIdClaim", message: "may be null only with an issuer or an audience to bind tokens to the app" },
-      ],
-    };
-  }
-  // Either `secret` (v1) or `keys` gives the app its keys; the message names v1's field.
-  if (enforcement !== "off" && record.secret === undefined && record.keys === undefined) {
-    const message =
-      record.enforcement === undefined
-        ? "is required when jwtEnabled is true (or give keys)"
-        : "is required when enforcement is report or enforce (or give keys)";
-    return { errors: [{ path: "secret", message }] };
-  }
-  const keys: CheckedKey[] = [];
-  let keyBytes: Uint8Array | null = null;
-  if (record.secret !== undefined) {
-    try {
-      keyBytes = deriveKeyBytes(record.secret, secretEncoding);
-    } catch (error) {
-      if (error instanceof SecretError) return { errors: [{ path: "secret", message: error.message }] };
-      throw error;
-    }
-    keys.push({
-      path: "secret",
-      kid: null,
-      material: { kind: "hmac", alg: "HS256", bytes: keyBytes },
-      notBefore: null,
-      notAfter: null,
-    });
-  }
-  if (record.keys !== undefined) {
-    if (keys.length + record.keys.length > MAX_KEYS) {
-      return { errors: [{ path: "keys", message: `must list at most ${MAX_KEYS - keys.length} keys beside secret` }] };
-    }
-    const checked = checkKeys(record.keys);
-    if ("errors" in checked) return checked;
-    keys.push(...checked.keys);
-  }
-  return {
-    record: {
-      jwtEnabled: enforcement !== "off",
-      enforcement,
-      keyBytes,
-      keys,
-      secretEncoding,
-      clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
-      policy: tokenPolicy(record),
-    },
-  };
-}
-
-/**
- * What a valid record may still have wrong: an HMAC secret read as base64 that is only hex digits
- * (it decodes, but most likely to other bytes than the backend signs with). Shown beside the
- * view in a write's answer; never a refusal.
- */
-export function recordWarnings(record: AppRecord): FieldError[] {
-  const warnings: FieldError[] = [];
-  const hexWarning = (path: string) => ({ path, message: `looks like hex but is read as base64; ${UTF8_HINT}` });
-  if (record.secret !== undefined && (record.secretEncoding ?? DEFAULT_SECRET_ENCODING) === "base64") {
-    if (looksLikeHex(record.secret)) warnings.push(hexWarning("secret"));
-  }
-  for (const [index, key] of (record.keys ?? []).entries()) {
-    if ("secret" in key && (key.secretEncoding ?? DEFAULT_SECRET_ENCODING) === "base64" && looksLikeHex(key.secret)) {
-      warnings.push(hexWarning(`keys.${index}.secret`));
-    }
-  }
-  return warnings;
-}
-
-export class RecordError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RecordError";
-  }
-}
-
-/** Parses a stored record's JSON text without checking the cross-field rules. */
-export function parseRecordText(text: string): AppRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new RecordError("stored record is not JSON");
-  }
-  const result = v.safeParse(StoredRecordSchema, json);
-  if (!result.success) {
-    const [first] = fieldErrors(result.issues);
-    throw new RecordError(`stored record field ${first?.path || "(record)"} ${first?.message ?? "is invalid"}`);
-  }
-  return result.output;
-}
-
-/**
- * Parses and checks a stored record's JSON text. Throws `RecordError` (naming the broken rule,
- * never the secret) when the text is not JSON, has unknown or mistyped fields, lacks a secret
- * while JWT is enforced, or holds a secret that breaks section 2's rules.
- */
-export function parseStoredRecord(text: string): CheckedAppRecord {
-  const checked = checkRecord(parseRecordText(text));
-  if ("errors" in checked) {
-    const [first] = checked.errors;
-    throw new RecordError(`stored record field ${first?.path} ${first?.message}`);
-  }
-  return checked.record;
 }

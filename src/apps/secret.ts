@@ -4,42 +4,42 @@
  * record that breaks them as a configuration fault.
  */
 
-import { decodeBase64url } from "../token/base64url.ts";
+import { decodeBase64url } from "../lib/base64url.ts";
+import { HMAC_MIN_KEY_BYTES } from "../token/algorithms.ts";
 
 export type SecretEncoding = "base64" | "utf8";
 
-/** 256 bits: RFC 7518 section 3.2 requires an HS256 key at least as long as the hash. */
-export const MIN_KEY_BYTES = 32;
-
-/** Why a secret is refused; the message names the rule, never the secret. */
-export class SecretError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SecretError";
-  }
-}
+/** The HMAC key bytes of a secret, or why the secret is refused: the rule, never the secret. */
+export type DerivedKey = { readonly bytes: Uint8Array } | { readonly error: string };
 
 const BASE64_STANDARD = /^[A-Za-z0-9+/]*={0,2}$/;
 const BASE64_URLSAFE = /^[A-Za-z0-9_-]*={0,2}$/;
 
-function base64Error(rule: string): SecretError {
-  return new SecretError(`${rule} (${UTF8_HINT})`);
+function base64Error(rule: string): DerivedKey {
+  return { error: `${rule} (${UTF8_HINT})` };
 }
 
-function decodeStrictBase64(secret: string): Uint8Array {
-  if (/\s/.test(secret)) throw base64Error("base64 secret must not contain whitespace or line breaks");
+function decodeStrictBase64(secret: string): DerivedKey {
+  if (/\s/.test(secret)) return base64Error("base64 secret must not contain whitespace or line breaks");
   const standard = BASE64_STANDARD.test(secret);
   if (!standard && !BASE64_URLSAFE.test(secret)) {
-    throw base64Error("base64 secret must use one alphabet, standard or URL-safe, and padding only at the end");
+    return base64Error("base64 secret must use one alphabet, standard or URL-safe, and padding only at the end");
   }
   const unpadded = secret.replace(/=+$/, "");
   const padding = secret.length - unpadded.length;
   if (padding > 0 && (secret.length % 4 !== 0 || (unpadded.length % 4) + padding !== 4)) {
-    throw base64Error("base64 secret has incorrect padding");
+    return base64Error("base64 secret has incorrect padding");
   }
   const bytes = decodeBase64url(standard ? unpadded.replaceAll("+", "-").replaceAll("/", "_") : unpadded);
-  if (!bytes) throw base64Error("base64 secret is not canonical base64 (length or trailing bits)");
-  return bytes;
+  if (!bytes) return base64Error("base64 secret is not canonical base64 (length or trailing bits)");
+  return { bytes };
+}
+
+function decodeUtf8(secret: string): DerivedKey {
+  if (secret !== secret.trim()) return { error: "utf8 secret must not have leading or trailing whitespace" };
+  if (/\p{Cc}/u.test(secret)) return { error: "utf8 secret must not contain control characters" };
+  if (!secret.isWellFormed()) return { error: "utf8 secret must be well-formed Unicode" };
+  return { bytes: new TextEncoder().encode(secret) };
 }
 
 /** What a secret that fails as base64 most often is: a passphrase or hex text, signed as typed. */
@@ -61,22 +61,20 @@ function looksLikePemOrJson(secret: string): boolean {
 
 /**
  * The HMAC key bytes for `secret`: base64 decodes it (either alphabet, padding optional but
- * correct, canonical trailing bits); utf8 takes its UTF-8 bytes as typed. Throws `SecretError`
- * when the secret breaks a rule, or the key is shorter than `minBytes` (32, HS256's hash size)
- * or one byte repeated.
+ * correct, canonical trailing bits); utf8 takes its UTF-8 bytes as typed. Refused (`{error}`)
+ * when the secret breaks a rule, or the key is shorter than `minBytes` (HS256's 32 by default,
+ * the hash size) or one byte repeated.
  */
-export function deriveKeyBytes(secret: string, encoding: SecretEncoding, minBytes = MIN_KEY_BYTES): Uint8Array {
-  if (looksLikePemOrJson(secret)) throw new SecretError("secret must be a shared secret, not a PEM block or JSON");
-  let bytes: Uint8Array;
-  if (encoding === "base64") {
-    bytes = decodeStrictBase64(secret);
-  } else {
-    if (secret !== secret.trim()) throw new SecretError("utf8 secret must not have leading or trailing whitespace");
-    if (/\p{Cc}/u.test(secret)) throw new SecretError("utf8 secret must not contain control characters");
-    if (!secret.isWellFormed()) throw new SecretError("utf8 secret must be well-formed Unicode");
-    bytes = new TextEncoder().encode(secret);
-  }
-  if (bytes.length < minBytes) throw new SecretError(`key must be at least ${minBytes} bytes`);
-  if (bytes.every((byte) => byte === bytes[0])) throw new SecretError("key must not be one byte repeated");
-  return bytes;
+export function deriveKeyBytes(
+  secret: string,
+  encoding: SecretEncoding,
+  minBytes = HMAC_MIN_KEY_BYTES.HS256,
+): DerivedKey {
+  if (looksLikePemOrJson(secret)) return { error: "secret must be a shared secret, not a PEM block or JSON" };
+  const derived = encoding === "base64" ? decodeStrictBase64(secret) : decodeUtf8(secret);
+  if ("error" in derived) return derived;
+  const { bytes } = derived;
+  if (bytes.length < minBytes) return { error: `key must be at least ${minBytes} bytes` };
+  if (bytes.every((byte) => byte === bytes[0])) return { error: "key must not be one byte repeated" };
+  return derived;
 }

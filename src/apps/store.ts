@@ -6,16 +6,13 @@
  * share a single read.
  */
 
-import { GatewayError } from "../errors.ts";
-import { importVerificationKey, KeyError, type Keyring, keyring } from "../token/keys.ts";
-import {
-  appKey,
-  type CheckedAppRecord,
-  type Enforcement,
-  parseStoredRecord,
-  RecordError,
-  type TokenPolicy,
-} from "./record.ts";
+import { refusal } from "../errors.ts";
+import { logEvent } from "../log.ts";
+import { importVerificationKey, type Keyring, keyring, type VerificationKey } from "../token/keys.ts";
+import type { TokenPolicy } from "../token/policy.ts";
+import { type CheckedAppRecord, type Enforcement, readStoredRecord } from "./checks.ts";
+import { appKey } from "./kv-keys.ts";
+import type { FieldError } from "./schema.ts";
 
 /** The one KV call the store makes: a tiny seam so tests can count or fail reads. */
 export interface AppRecordSource {
@@ -25,7 +22,6 @@ export interface AppRecordSource {
 /** An app record resolved for the gateway. */
 export interface ResolvedApp {
   readonly appId: string;
-  readonly jwtEnabled: boolean;
   readonly enforcement: Enforcement;
   /** The imported keys; `null` only when the record has none (JWT off). */
   readonly keyring: Keyring | null;
@@ -63,8 +59,9 @@ export class AppStore {
   }
 
   /**
-   * The app, or `null` when no record exists. Throws `503 CONFIG_UNAVAILABLE` when KV fails or
-   * the record is unusable; a fault is never cached, so the next request tries again.
+   * The app, or `null` when no record exists. Throws `503 CONFIG_UNAVAILABLE` when KV fails
+   * (`kv_unavailable`) or the record is unusable (`record_invalid`, with one log line naming the
+   * broken rule); a fault is never cached, so the next request tries again.
    */
   get(appId: string): Promise<ResolvedApp | null> {
     const now = this.#now();
@@ -103,38 +100,35 @@ export class AppStore {
     try {
       text = await this.#source.get(appKey(appId));
     } catch {
-      throw new GatewayError("CONFIG_UNAVAILABLE", { detail: "KV read failed" });
+      throw refusal("kv_unavailable");
     }
     if (text === null) return null;
-    try {
-      const record = parseStoredRecord(text);
-      return {
-        appId,
-        jwtEnabled: record.jwtEnabled,
-        enforcement: record.enforcement,
-        keyring: await importKeys(record),
-        clockToleranceSeconds: record.clockToleranceSeconds,
-        policy: record.policy,
-      };
-    } catch (error) {
-      if (error instanceof RecordError) throw new GatewayError("CONFIG_UNAVAILABLE", { detail: error.message });
-      throw error;
+    const { checked, problems } = readStoredRecord(text);
+    const imported = checked === null ? { problem: problems[0] } : await importKeys(checked);
+    if (checked === null || "problem" in imported) {
+      const { problem } = imported as { problem: FieldError | undefined };
+      // Names the field and the rule, never a value: the operator reads the rest in the admin view.
+      logEvent("error", "record_invalid", { appId, field: problem?.path, rule: problem?.message });
+      throw refusal("record_invalid");
     }
+    return {
+      appId,
+      enforcement: checked.enforcement,
+      keyring: imported.keyring,
+      clockToleranceSeconds: checked.clockToleranceSeconds,
+      policy: checked.policy,
+    };
   }
 }
 
-/** Imports every key of a record once; a stored key that does not import is a fault. */
-async function importKeys(record: CheckedAppRecord): Promise<Keyring | null> {
-  if (record.keys.length === 0) return null;
-  const keys = await Promise.all(
-    record.keys.map(async ({ path, kid, material, notBefore, notAfter }) => {
-      try {
-        return { kid, alg: material.alg, cryptoKey: await importVerificationKey(material), notBefore, notAfter };
-      } catch (error) {
-        if (error instanceof KeyError) throw new RecordError(`stored record field ${path} ${error.message}`);
-        throw error;
-      }
-    }),
-  );
-  return keyring(keys);
+/** Imports every key of a record once; a stored key that does not import is a problem of the record. */
+async function importKeys(record: CheckedAppRecord): Promise<{ keyring: Keyring | null } | { problem: FieldError }> {
+  if (record.keys.length === 0) return { keyring: null };
+  const keys: VerificationKey[] = [];
+  for (const { path, kid, material, notBefore, notAfter } of record.keys) {
+    const imported = await importVerificationKey(material);
+    if ("error" in imported) return { problem: { path, message: imported.error } };
+    keys.push({ kid, alg: material.alg, cryptoKey: imported.key, notBefore, notAfter });
+  }
+  return { keyring: keyring(keys) };
 }

@@ -6,9 +6,9 @@
  * ambiguous (a name twice, bracket forms, two content types) is refused rather than guessed.
  */
 
-import { badRequest, GatewayError, invalidTokenError } from "../errors.ts";
-import { decodeUtf8Strict, ownMember, parseJson, scanJson } from "../token/json.ts";
-import { readBodyCapped } from "./body.ts";
+import { badRequest, type RefusalDetail, refusal } from "../errors.ts";
+import { readBodyCapped } from "../lib/body.ts";
+import { decodeUtf8Strict, ownMember, parseJson, scanJson } from "../lib/json.ts";
 
 /** A request field an app binds (its `requestBindings`), and the claim it must equal. */
 interface Binding {
@@ -19,9 +19,20 @@ interface Binding {
 /** Bindings by folded field name. */
 type Bindings = ReadonlyMap<string, Binding>;
 
+/** Where a request names an identity: the detail of a mismatch says which. */
+type Source = "query" | "json" | "form" | "multipart";
+
+const MISMATCH: Readonly<Record<Source, RefusalDetail>> = {
+  query: "user_mismatch_query",
+  json: "user_mismatch_json",
+  form: "user_mismatch_form",
+  multipart: "user_mismatch_multipart",
+};
+
 /** A value the request gives for one bound field. */
 interface NamedIdentity extends Binding {
   readonly value: string;
+  readonly source: Source;
 }
 
 const compiled = new WeakMap<object, Bindings>();
@@ -58,28 +69,37 @@ function isBracketForm(folded: string, bindings: Bindings): boolean {
  */
 function collectPairs(
   pairs: Iterable<readonly [string, unknown]>,
-  source: string,
+  source: Source,
   bindings: Bindings,
   out: NamedIdentity[],
 ): void {
+  const where = source === "query" ? "query" : "body";
   const seen = new Set<Binding>();
   for (const [name, value] of pairs) {
     const folded = foldName(name);
-    if (isBracketForm(folded, bindings)) throw badRequest(`Identity field in bracket form in the ${source}`);
+    if (isBracketForm(folded, bindings)) {
+      throw badRequest("binding_bracket_form", `Identity field in bracket form in the ${where}`);
+    }
     const binding = bindings.get(folded);
     if (binding === undefined) continue;
-    if (seen.has(binding)) throw badRequest(`${binding.field} given more than once in the ${source}`);
+    if (seen.has(binding)) {
+      throw badRequest("binding_field_repeated", `${binding.field} given more than once in the ${where}`);
+    }
     seen.add(binding);
-    if (typeof value !== "string") throw badRequest(`${binding.field} in the ${source} is not a text field`);
-    out.push({ ...binding, value });
+    if (typeof value !== "string") {
+      throw badRequest("binding_value_type", `${binding.field} in the ${where} is not a text field`);
+    }
+    out.push({ ...binding, value, source });
   }
 }
 
-function decodeFormComponent(text: string, source: string): string {
+function decodeFormComponent(text: string, source: Source): string {
   try {
     return decodeURIComponent(text.replaceAll("+", " "));
   } catch {
-    throw badRequest(`Invalid percent-encoding in the ${source}`);
+    throw source === "query"
+      ? badRequest("query_not_parsable", "Invalid percent-encoding in the query")
+      : badRequest("body_not_parsable", "Invalid percent-encoding in the body");
   }
 }
 
@@ -95,7 +115,7 @@ const PAIR_SEPARATOR = /[&;]/;
  * decoded for every pair; a value is decoded only when its name is an identity field, so a
  * stray `%` in an unrelated value is the origin's business.
  */
-function* formPairs(text: string, source: string, bindings: Bindings): Generator<readonly [string, string]> {
+function* formPairs(text: string, source: Source, bindings: Bindings): Generator<readonly [string, string]> {
   if (text === "") return;
   for (const part of text.split(PAIR_SEPARATOR)) {
     if (part === "") continue;
@@ -113,19 +133,25 @@ function* formPairs(text: string, source: string, bindings: Bindings): Generator
 
 function collectJson(bytes: Uint8Array, bindings: Bindings, out: NamedIdentity[]): void {
   const text = decodeUtf8Strict(bytes);
-  if (text === null || parseJson(text) === undefined) throw badRequest("Request body is not valid JSON");
+  if (text === null || parseJson(text) === undefined) {
+    throw badRequest("body_not_parsable", "Request body is not valid JSON");
+  }
   const members = scanJson(text).members;
   if (members === null) return;
   const seen = new Set<Binding>();
   for (const member of members) {
     const binding = bindings.get(foldName(member.name));
     if (binding === undefined) continue;
-    if (seen.has(binding)) throw badRequest(`${binding.field} given more than once in the body`);
+    if (seen.has(binding)) {
+      throw badRequest("binding_field_repeated", `${binding.field} given more than once in the body`);
+    }
     seen.add(binding);
-    if (member.kind === "string") out.push({ ...binding, value: JSON.parse(member.raw) as string });
+    if (member.kind === "string") {
+      out.push({ ...binding, value: JSON.parse(member.raw) as string, source: "json" });
+    }
     // A number matches by its text as written: `123` names "123", `1.23e2` does not.
-    else if (member.kind === "number") out.push({ ...binding, value: member.raw });
-    else throw badRequest(`${binding.field} in the body must be a string or a number`);
+    else if (member.kind === "number") out.push({ ...binding, value: member.raw, source: "json" });
+    else throw badRequest("binding_value_type", `${binding.field} in the body must be a string or a number`);
   }
 }
 
@@ -139,9 +165,9 @@ async function collectMultipart(
   try {
     form = await new Response(bytes, { headers: { "content-type": contentType } }).formData();
   } catch {
-    throw badRequest("Request body is not valid multipart/form-data");
+    throw badRequest("body_not_parsable", "Request body is not valid multipart/form-data");
   }
-  collectPairs(form.entries(), "body", bindings, out);
+  collectPairs(form.entries(), "multipart", bindings, out);
 }
 
 type InspectedKind = "json" | "form" | "multipart";
@@ -171,24 +197,7 @@ export interface BindingResult {
   readonly body: ReadableStream<Uint8Array> | Uint8Array | null;
 }
 
-/**
- * Checks that every identity the request names equals the token's claim of the same name, and
- * returns the body to forward (a read body is forwarded byte for byte). Throws `400` for an
- * ambiguous request, `413`/`415` for a body that cannot be inspected, and
- * `38 IDENTIFIER_MISMATCH` for a name the token does not back.
- */
-export async function bindRequestIdentity(
-  request: Request,
-  query: string,
-  claims: Record<string, unknown>,
-  options: BindingOptions,
-): Promise<BindingResult> {
-  const named = await readRequestIdentities(request, query, options);
-  checkRequestIdentities(named, claims);
-  return named;
-}
-
-/** The identities a request names, and the body to forward. Throws `400`, `413` or `415`. */
+/** The identities a request names, and the body to forward. */
 export interface NamedIdentities extends BindingResult {
   readonly named: readonly NamedIdentity[];
 }
@@ -199,6 +208,11 @@ export interface BindingOptions {
   readonly requestBindings: Readonly<Record<string, string>>;
 }
 
+/**
+ * The identities a request names in its query and inspected body, and the body to forward (a
+ * read body is forwarded byte for byte). Throws `400` for an ambiguous request and `413`/`415`
+ * for a body that cannot be inspected; `checkRequestIdentities` then holds them to the token.
+ */
 export async function readRequestIdentities(
   request: Request,
   query: string,
@@ -213,10 +227,13 @@ export async function readRequestIdentities(
   return { named, body };
 }
 
-/** Every named field must equal the token's claim it is bound to: else `38 IDENTIFIER_MISMATCH`. */
+/**
+ * Every named field must equal the token's claim it is bound to: else `38 IDENTIFIER_MISMATCH`,
+ * its detail naming where the request named another user (`user_mismatch_query`, …).
+ */
 export function checkRequestIdentities({ named }: NamedIdentities, claims: Record<string, unknown>): void {
-  for (const { claim, value } of named) {
-    if (ownMember(claims, claim) !== value) throw invalidTokenError("IDENTIFIER_MISMATCH");
+  for (const { claim, value, source } of named) {
+    if (ownMember(claims, claim) !== value) throw refusal(MISMATCH[source]);
   }
 }
 
@@ -228,20 +245,19 @@ async function collectBody(
 ): Promise<BindingResult> {
   const contentType = request.headers.get("content-type");
   if (contentType === null || request.body === null) return { body: request.body };
-  if (hasListSeparator(contentType)) throw badRequest("More than one Content-Type");
+  if (hasListSeparator(contentType)) throw badRequest("content_type_list", "More than one Content-Type");
   const kind = inspectedKind((contentType.split(";")[0] as string).trim().toLowerCase());
   if (kind === null) return { body: request.body };
   const encoding = request.headers.get("content-encoding");
-  if (encoding !== null && encoding.trim().toLowerCase() !== "identity") {
-    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE");
-  }
+  if (encoding !== null && encoding.trim().toLowerCase() !== "identity") throw refusal("content_encoding");
   const bytes = await readBodyCapped(request, maxBodyBytes);
+  if (bytes === null) throw refusal("body_too_large");
   if (bytes.byteLength === 0) return { body: bytes };
   if (kind === "json") collectJson(bytes, bindings, named);
   else if (kind === "form") {
     const text = decodeUtf8Strict(bytes);
-    if (text === null) throw badRequest("Request body is not valid UTF-8");
-    collectPairs(formPairs(text, "body", bindings), "body", bindings, named);
+    if (text === null) throw badRequest("body_not_parsable", "Request body is not valid UTF-8");
+    collectPairs(formPairs(text, "form", bindings), "form", bindings, named);
   } else await collectMultipart(bytes, contentType, bindings, named);
   return { body: bytes };
 }

@@ -4,7 +4,7 @@
  * SDK cannot leak them into URLs and logs and still be let in.
  */
 
-import { GatewayError, invalidTokenError } from "../errors.ts";
+import { refusal } from "../errors.ts";
 import { MAX_TOKEN_CHARS } from "../token/jws.ts";
 
 /**
@@ -14,14 +14,15 @@ import { MAX_TOKEN_CHARS } from "../token/jws.ts";
  */
 export function bearerToken(authorization: string | null): string {
   const value = authorization?.trim() ?? "";
-  if (value === "") throw new GatewayError("TOKEN_NOT_AVAILABLE");
-  if (value.includes(",")) throw invalidTokenError("MALFORMED");
+  if (value === "") throw refusal("authorization_missing");
+  if (value.includes(",")) throw refusal("credential_list");
   const match = /^(\S+)(?:[ \t]+(.*))?$/s.exec(value);
   const scheme = match?.[1];
   const rest = match?.[2];
   if (scheme === undefined || scheme.toLowerCase() !== "bearer" || rest === undefined) {
-    throw new GatewayError("TOKEN_NOT_AVAILABLE");
+    throw refusal("scheme_not_bearer");
   }
-  if (/\s/.test(rest) || rest.length > MAX_TOKEN_CHARS) throw invalidTokenError("MALFORMED");
+  if (/\s/.test(rest)) throw refusal("text_after_token");
+  if (rest.length > MAX_TOKEN_CHARS) throw refusal("token_too_long");
   return rest;
 }

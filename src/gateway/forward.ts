@@ -5,7 +5,8 @@
  */
 
 import type { GatewayConfig } from "../config.ts";
-import { GatewayError } from "../errors.ts";
+import { refusal } from "../errors.ts";
+import { rawHost } from "../lib/raw-target.ts";
 
 /** What the gateway vouches for, as headers for the origin. */
 export interface ForwardedIdentity {
@@ -66,17 +67,13 @@ export function hasOwnHop(cdnLoop: string | null): boolean {
  * dev` itself. With no `ORIGIN` and no `ORIGIN_URL`, such a request cannot be forwarded.
  */
 export function isWorkerOnlyHost(requestUrl: string): boolean {
-  const start = requestUrl.indexOf("://") + 3;
-  let end = requestUrl.indexOf("/", start);
-  if (end < 0) end = requestUrl.length;
-  const authority = requestUrl.slice(start, end).toLowerCase();
-  const host = authority.startsWith("[") ? authority.slice(0, authority.indexOf("]") + 1) : authority.split(":")[0];
+  const host = rawHost(requestUrl);
   return (
     host === "localhost" ||
     host === "127.0.0.1" ||
     host === "[::1]" ||
     host === "workers.dev" ||
-    (host?.endsWith(".workers.dev") ?? false)
+    host.endsWith(".workers.dev")
   );
 }
 
@@ -117,7 +114,8 @@ export function targetUrl(requestUrl: string, pathAndQuery: string, config: Gate
   return origin.kind === "url" ? `${origin.origin}${origin.pathPrefix}${pathAndQuery}` : requestUrl;
 }
 
-class OriginTimeout extends Error {}
+/** What the timer resolves to: no response head in time. */
+const TIMED_OUT = Symbol("origin timed out");
 
 export interface ForwardInput {
   readonly request: Request;
@@ -145,20 +143,23 @@ export async function forwardToOrigin(input: ForwardInput, config: GatewayConfig
     redirect: "manual",
   };
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const timeout = new Promise<never>((_, reject) => {
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
     // No AbortSignal on the subrequest: it would also cut a body still streaming after the
     // timeout, and it costs on every request; a subrequest that answers late is dropped.
-    timer = setTimeout(() => reject(new OriginTimeout()), config.originTimeoutMs);
+    timer = setTimeout(() => resolve(TIMED_OUT), config.originTimeoutMs);
   });
-  const pending = config.origin.kind === "binding" ? config.origin.fetcher.fetch(url, init) : fetch(url, init);
+  const { origin } = config;
+  const pending = origin.kind === "binding" ? origin.fetcher.fetch(url, init) : fetch(url, init);
   // A late failure after the timeout has answered must not surface as an unhandled rejection.
   pending.catch(() => {});
+  let response: Response | typeof TIMED_OUT;
   try {
-    return await Promise.race([pending, timeout]);
-  } catch (error) {
-    if (error instanceof OriginTimeout) throw new GatewayError("ORIGIN_TIMEOUT");
-    throw new GatewayError("ORIGIN_UNAVAILABLE", { detail: error instanceof Error ? error.name : "fetch failed" });
+    response = await Promise.race([pending, timeout]);
+  } catch {
+    throw refusal("origin_unreachable");
   } finally {
     if (timer !== null) clearTimeout(timer);
   }
+  if (response === TIMED_OUT) throw refusal("origin_timeout");
+  return response;
 }

@@ -1,41 +1,11 @@
 /**
- * The request path exactly as the runtime presents it, and the SDK route rules of CONTRACT
- * section 1. The path is cut from the `request.url` string: `new URL()` would resolve dot
- * segments and decode nothing consistently, so the gateway would judge one path and forward
- * another.
+ * The SDK route rules of CONTRACT section 1: which paths are SDK routes, the appId they name, and
+ * path hygiene. Paths are judged as the runtime presents them (`lib/raw-target.ts`).
  */
 
-import { badRequest } from "../errors.ts";
-
-export interface RawTarget {
-  /** From the first `/` after the authority up to `?` (or the end). Never empty. */
-  readonly path: string;
-  /** The query without its `?`; `""` when there is none or it is empty. */
-  readonly query: string;
-  /** `path` and the `?query` part exactly as received, for the forwarded URL. */
-  readonly pathAndQuery: string;
-}
-
-/** Splits `request.url` without parsing it. A fragment never reaches a server, so none is cut. */
-export function rawTarget(url: string): RawTarget {
-  const scheme = url.indexOf("://");
-  const pathStart = url.indexOf("/", scheme < 0 ? 0 : scheme + 3);
-  if (pathStart < 0) return { path: "/", query: "", pathAndQuery: "/" };
-  const pathAndQuery = url.slice(pathStart);
-  const queryStart = pathAndQuery.indexOf("?");
-  if (queryStart < 0) return { path: pathAndQuery, query: "", pathAndQuery };
-  return { path: pathAndQuery.slice(0, queryStart), query: pathAndQuery.slice(queryStart + 1), pathAndQuery };
-}
-
-/**
- * Hono's `getPath` for health and admin routes: the raw path, never a decoded one (`/%61dmin`
- * is not `/admin`), without one trailing `/` (`/admin/apps/` is `/admin/apps`, as SDK routes
- * accept one trailing `/` too).
- */
-export function routePath(request: Request | string): string {
-  const { path } = rawTarget(typeof request === "string" ? request : request.url);
-  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-}
+import { APP_ID_PATTERN } from "../apps/kv-keys.ts";
+import type { GatewayConfig } from "../config.ts";
+import { badRequest, refusal } from "../errors.ts";
 
 /**
  * The appId an SDK route names, or `undefined` when the path is no SDK route. The default rule
@@ -75,20 +45,29 @@ export function checkPathHygiene(path: string): void {
     const segment = segments[i] as string;
     if (segment === "") {
       if (i === segments.length - 1 && i > 1) continue;
-      throw badRequest("Path has an empty segment");
+      throw badRequest("path_empty_segment", "Path has an empty segment");
     }
     let decoded = segment;
     if (segment.includes("%")) {
-      if (PERCENT_TRIPLET.test(segment)) throw badRequest("Path has invalid percent-encoding");
+      if (PERCENT_TRIPLET.test(segment)) throw badRequest("path_bad_percent", "Path has invalid percent-encoding");
       try {
         decoded = decodeURIComponent(segment);
       } catch {
-        throw badRequest("Path has invalid percent-encoding");
+        throw badRequest("path_bad_percent", "Path has invalid percent-encoding");
       }
     }
     if (decoded === "." || decoded === ".." || decoded.includes("/") || decoded.includes("\\")) {
-      throw badRequest("Path has a dot segment or an encoded separator");
+      throw badRequest("path_dot_segment", "Path has a dot segment or an encoded separator");
     }
-    if (CONTROL.test(decoded)) throw badRequest("Path has a control character");
+    if (CONTROL.test(decoded)) throw badRequest("path_control_character", "Path has a control character");
   }
+}
+
+/** The appId a request is for, once its path has passed the route and hygiene rules. */
+export function resolveAppId(path: string, config: GatewayConfig): string {
+  const appId = matchAppId(path, config.appRoutes);
+  if (appId === undefined) throw refusal("route_not_found");
+  checkPathHygiene(path);
+  if (!APP_ID_PATTERN.test(appId)) throw badRequest("app_id_invalid", "Invalid appId in path");
+  return appId;
 }

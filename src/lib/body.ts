@@ -1,16 +1,12 @@
 /** Request bodies read under a size limit (inspected SDK bodies, admin writes). */
 
-import { GatewayError } from "../errors.ts";
-
 /**
- * Reads at most `maxBytes` of a request body; more is `413 PAYLOAD_TOO_LARGE`, checked first
+ * Reads at most `maxBytes` of a request body, or answers `null` when it is longer: checked first
  * against `Content-Length` and then while reading, so an oversized body is never held whole.
  */
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array | null> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
-    throw new GatewayError("PAYLOAD_TOO_LARGE");
-  }
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) return null;
   if (request.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -21,7 +17,7 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw new GatewayError("PAYLOAD_TOO_LARGE");
+      return null;
     }
     chunks.push(value);
   }

@@ -131,14 +131,17 @@ export function scanJson(text: string): JsonScan {
 
 /**
  * The object a JOSE header or JWT claims set must be: strict UTF-8 JSON whose root is an object
- * and in which no object names a member twice. Returns `null` for anything else.
+ * and in which no object names a member twice. Returns the object, `"not_json_object"` for anything
+ * that is not a UTF-8 JSON object, or `"duplicate_member"` when some object names a member twice.
  */
-export function parseStrictJsonObject(bytes: Uint8Array): Record<string, unknown> | null {
+export function parseStrictJsonObject(
+  bytes: Uint8Array,
+): Record<string, unknown> | "not_json_object" | "duplicate_member" {
   const text = decodeUtf8Strict(bytes);
-  if (text === null) return null;
+  if (text === null) return "not_json_object";
   const value = parseJson(text);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  if (scanJson(text).duplicateName) return null;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not_json_object";
+  if (scanJson(text).duplicateName) return "duplicate_member";
   return value as Record<string, unknown>;
 }
 

@@ -3,9 +3,9 @@
  * been verified. The clock is a parameter so tests freeze time without mocks.
  */
 
-import type { TokenPolicy } from "../apps/record.ts";
-import { GatewayError, invalidTokenError } from "../errors.ts";
-import { ownMember } from "./json.ts";
+import { refusal } from "../errors.ts";
+import { ownMember } from "../lib/json.ts";
+import type { TokenPolicy } from "./policy.ts";
 
 export interface TimeOptions {
   /** Now, in Unix seconds (fractions allowed). */
@@ -18,7 +18,7 @@ function numericDate(payload: Record<string, unknown>, name: string): number | u
   if (!Object.hasOwn(payload, name)) return undefined;
   const value = payload[name];
   // JSON has no Infinity, but `1e999` parses to it; a non-finite date is no date.
-  if (typeof value !== "number" || !Number.isFinite(value)) throw invalidTokenError("MALFORMED");
+  if (typeof value !== "number" || !Number.isFinite(value)) throw refusal("time_claim_not_number");
   return value;
 }
 
@@ -32,14 +32,10 @@ export function checkTimeClaims(payload: Record<string, unknown>, { now, clockTo
   const nbf = numericDate(payload, "nbf");
   const iat = numericDate(payload, "iat");
   if (exp !== undefined && now >= exp + clockToleranceSeconds) {
-    throw new GatewayError("TOKEN_EXPIRED", { extra: { serverTime: Math.floor(now) } });
+    throw refusal("exp_passed", { extra: { serverTime: Math.floor(now) } });
   }
-  if (
-    (nbf !== undefined && nbf > now + clockToleranceSeconds) ||
-    (iat !== undefined && iat > now + clockToleranceSeconds)
-  ) {
-    throw invalidTokenError("TIME_CONSTRAINT_FAILURE");
-  }
+  if (nbf !== undefined && nbf > now + clockToleranceSeconds) throw refusal("nbf_future");
+  if (iat !== undefined && iat > now + clockToleranceSeconds) throw refusal("iat_future");
 }
 
 /**
@@ -52,20 +48,14 @@ export function checkTimeClaims(payload: Record<string, unknown>, { now, clockTo
 export function checkPolicyClaims(payload: Record<string, unknown>, policy: TokenPolicy): void {
   const exp = numericDate(payload, "exp");
   const iat = numericDate(payload, "iat");
-  const needsLifetime = policy.maxTokenLifetimeSeconds !== null;
-  if (
-    ((policy.requireExp || needsLifetime) && exp === undefined) ||
-    (needsLifetime && iat === undefined) ||
-    (policy.issuers !== null && typeof ownMember(payload, "iss") !== "string") ||
-    (policy.audiences !== null && !isAudience(ownMember(payload, "aud")))
-  ) {
-    throw invalidTokenError("PAYLOAD_CONTENT_MISSING");
-  }
-  if (
-    (needsLifetime && (exp as number) - (iat as number) > (policy.maxTokenLifetimeSeconds as number)) ||
-    (policy.tokensNotBefore !== null && (iat === undefined || iat < policy.tokensNotBefore))
-  ) {
-    throw invalidTokenError("TIME_CONSTRAINT_FAILURE");
+  const maxLifetime = policy.maxTokenLifetimeSeconds;
+  if ((policy.requireExp || maxLifetime !== null) && exp === undefined) throw refusal("exp_missing");
+  if (maxLifetime !== null && iat === undefined) throw refusal("iat_missing");
+  if (policy.issuers !== null && typeof ownMember(payload, "iss") !== "string") throw refusal("iss_missing");
+  if (policy.audiences !== null && !isAudience(ownMember(payload, "aud"))) throw refusal("aud_missing");
+  if (maxLifetime !== null && (exp as number) - (iat as number) > maxLifetime) throw refusal("lifetime_too_long");
+  if (policy.tokensNotBefore !== null && (iat === undefined || iat < policy.tokensNotBefore)) {
+    throw refusal("issued_before_revocation");
   }
 }
 
@@ -77,13 +67,11 @@ function isAudience(value: unknown): value is string | string[] {
 
 /** `iss` must be one of the app's issuers and `aud` hold one of its audiences: else `38 IDENTIFIER_MISMATCH`. */
 export function checkIssuerAndAudience(payload: Record<string, unknown>, policy: TokenPolicy): void {
-  if (policy.issuers !== null && !policy.issuers.includes(payload.iss as string)) {
-    throw invalidTokenError("IDENTIFIER_MISMATCH");
-  }
+  if (policy.issuers !== null && !policy.issuers.includes(payload.iss as string)) throw refusal("iss_mismatch");
   if (policy.audiences !== null) {
     const aud = payload.aud as string | string[];
     const audiences = typeof aud === "string" ? [aud] : aud;
-    if (!audiences.some((value) => policy.audiences?.includes(value))) throw invalidTokenError("IDENTIFIER_MISMATCH");
+    if (!audiences.some((value) => policy.audiences?.includes(value))) throw refusal("aud_mismatch");
   }
 }
 
@@ -106,15 +94,15 @@ export function checkAppClaims(
   policy: Pick<TokenPolicy, "appIdClaim" | "userClaims">,
 ): string {
   const tokenAppId = policy.appIdClaim === null ? appId : ownMember(payload, policy.appIdClaim);
-  if (typeof tokenAppId !== "string") throw invalidTokenError("PAYLOAD_CONTENT_MISSING");
+  if (typeof tokenAppId !== "string") throw refusal("app_id_claim_missing");
   let userId: string | undefined;
   for (const claim of policy.userClaims) {
     if (!Object.hasOwn(payload, claim)) continue;
     const value = payload[claim];
-    if (!isIdentifier(value)) throw invalidTokenError("PAYLOAD_CONTENT_MISSING");
+    if (!isIdentifier(value)) throw refusal("user_claim_invalid");
     userId ??= value;
   }
-  if (userId === undefined) throw invalidTokenError("PAYLOAD_CONTENT_MISSING");
-  if (tokenAppId !== appId) throw invalidTokenError("IDENTIFIER_MISMATCH");
+  if (userId === undefined) throw refusal("user_claim_missing");
+  if (tokenAppId !== appId) throw refusal("app_id_mismatch");
   return userId;
 }

@@ -4,9 +4,9 @@
  * trusts nothing; the signature is checked by the caller before any claim is used.
  */
 
-import { invalidTokenError } from "../errors.ts";
-import { decodeBase64url } from "./base64url.ts";
-import { ownMember, parseStrictJsonObject } from "./json.ts";
+import { refusal } from "../errors.ts";
+import { decodeBase64url } from "../lib/base64url.ts";
+import { ownMember, parseStrictJsonObject } from "../lib/json.ts";
 
 /** Longer tokens are refused before any decoding, so a hostile header costs nothing to reject. */
 export const MAX_TOKEN_CHARS = 8192;
@@ -23,22 +23,26 @@ export interface ParsedJws {
 
 const ASCII = new TextEncoder();
 
+/** A strict JSON object segment, or `38 MALFORMED` naming what is wrong with it. */
+function jsonObject(bytes: Uint8Array): Record<string, unknown> {
+  const parsed = parseStrictJsonObject(bytes);
+  if (typeof parsed === "string") throw refusal(parsed);
+  return parsed;
+}
+
 /** Parses a compact JWS. Throws `38 MALFORMED` for any deviation from the strict shape. */
 export function parseCompactJws(token: string): ParsedJws {
-  if (token.length > MAX_TOKEN_CHARS) throw invalidTokenError("MALFORMED");
+  if (token.length > MAX_TOKEN_CHARS) throw refusal("token_too_long");
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
-  if (firstDot < 0 || secondDot < 0 || token.indexOf(".", secondDot + 1) >= 0) {
-    throw invalidTokenError("MALFORMED");
-  }
+  if (firstDot < 0 || secondDot < 0 || token.indexOf(".", secondDot + 1) >= 0) throw refusal("segment_count");
   const headerBytes = decodeBase64url(token.slice(0, firstDot));
   const payloadSegment = token.slice(firstDot + 1, secondDot);
   const payloadBytes = decodeBase64url(payloadSegment);
   const signature = decodeBase64url(token.slice(secondDot + 1));
-  if (!headerBytes || !payloadBytes || !signature) throw invalidTokenError("MALFORMED");
-  const header = parseStrictJsonObject(headerBytes);
-  const payload = parseStrictJsonObject(payloadBytes);
-  if (!header || !payload) throw invalidTokenError("MALFORMED");
+  if (!headerBytes || !payloadBytes || !signature) throw refusal("bad_base64url");
+  const header = jsonObject(headerBytes);
+  const payload = jsonObject(payloadBytes);
   return { header, payload, payloadSegment, signingInput: ASCII.encode(token.slice(0, secondDot)), signature };
 }
 
@@ -53,14 +57,9 @@ export function parseCompactJws(token: string): ParsedJws {
 export function checkHeader(header: Record<string, unknown>, algorithms: ReadonlySet<string>): string {
   const alg = ownMember(header, "alg");
   const typ = ownMember(header, "typ");
-  if (
-    typeof alg !== "string" ||
-    !algorithms.has(alg) ||
-    (typ !== undefined && (typeof typ !== "string" || typ.toLowerCase() !== "jwt")) ||
-    Object.hasOwn(header, "crit") ||
-    Object.hasOwn(header, "b64")
-  ) {
-    throw invalidTokenError("HEADER_TYPE_INCOMPATIBLE");
-  }
+  if (typeof alg !== "string" || !algorithms.has(alg)) throw refusal("alg_not_in_keys");
+  if (typ !== undefined && (typeof typ !== "string" || typ.toLowerCase() !== "jwt")) throw refusal("typ_not_jwt");
+  if (Object.hasOwn(header, "crit")) throw refusal("crit_unsupported");
+  if (Object.hasOwn(header, "b64")) throw refusal("b64_unsupported");
   return alg;
 }

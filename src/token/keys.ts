@@ -40,79 +40,80 @@ export type KeyMaterial =
   | { readonly kind: "hmac"; readonly alg: HmacAlgorithm; readonly bytes: Uint8Array }
   | { readonly kind: "public"; readonly alg: PublicKeyAlgorithm; readonly publicKey: string | Record<string, unknown> };
 
-/** Why a key is refused; the message names the rule, never the key. */
-export class KeyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "KeyError";
-  }
-}
+/** An imported key, or why the material is refused: the rule, never the key. */
+export type ImportedKey = { readonly key: CryptoKey } | { readonly error: string };
 
 /** JWK members that only a private (or a symmetric) key has (RFC 7518 section 6). */
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
-function checkJwk(jwk: Record<string, unknown>, alg: PublicKeyAlgorithm): void {
+/** Why a JWK cannot be the app's public key, or `null`. */
+function jwkProblem(jwk: Record<string, unknown>, alg: PublicKeyAlgorithm): string | null {
   if (PRIVATE_JWK_MEMBERS.some((name) => Object.hasOwn(jwk, name))) {
-    throw new KeyError("must be a public key: a private or symmetric JWK is refused (treat that key as exposed)");
+    return "must be a public key: a private or symmetric JWK is refused (treat that key as exposed)";
   }
-  if (jwk.alg !== undefined && jwk.alg !== alg) throw new KeyError(`JWK alg must be ${alg} when present`);
-  if (jwk.use !== undefined && jwk.use !== "sig") throw new KeyError('JWK use must be "sig" when present');
+  if (jwk.alg !== undefined && jwk.alg !== alg) return `JWK alg must be ${alg} when present`;
+  if (jwk.use !== undefined && jwk.use !== "sig") return 'JWK use must be "sig" when present';
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) {
-    throw new KeyError('JWK key_ops must include "verify" when present');
+    return 'JWK key_ops must include "verify" when present';
   }
+  return null;
 }
 
-function checkPem(pem: string): void {
-  if (/PRIVATE KEY-----/.test(pem)) {
-    throw new KeyError("must be a public key: a private key is refused (treat that key as exposed)");
-  }
+/** Why a PEM text cannot be the app's public key, or `null`. */
+function pemProblem(pem: string): string | null {
+  if (/PRIVATE KEY-----/.test(pem)) return "must be a public key: a private key is refused (treat that key as exposed)";
   if (!/^-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----$/.test(pem)) {
-    throw new KeyError("must be an SPKI public key in PEM (-----BEGIN PUBLIC KEY-----) or a public JWK");
+    return "must be an SPKI public key in PEM (-----BEGIN PUBLIC KEY-----) or a public JWK";
   }
+  return null;
 }
 
 async function importPublicKey(
   publicKey: string | Record<string, unknown>,
   alg: PublicKeyAlgorithm,
   extractable: boolean,
-): Promise<CryptoKey> {
+): Promise<ImportedKey> {
   let key: CryptoKey | Uint8Array;
   if (typeof publicKey === "string") {
     const pem = publicKey.trim();
-    checkPem(pem);
+    const problem = pemProblem(pem);
+    if (problem !== null) return { error: problem };
     try {
       key = await importSPKI(pem, alg, { extractable });
     } catch {
-      throw new KeyError(`is not a valid ${alg} public key`);
+      return { error: `is not a valid ${alg} public key` };
     }
   } else {
-    checkJwk(publicKey, alg);
+    const problem = jwkProblem(publicKey, alg);
+    if (problem !== null) return { error: problem };
     try {
       key = await importJWK(publicKey as JWK, alg, { extractable });
     } catch {
-      throw new KeyError(`is not a valid ${alg} public JWK`);
+      return { error: `is not a valid ${alg} public JWK` };
     }
   }
-  if (key instanceof Uint8Array || key.type !== "public") throw new KeyError("must be a public key");
+  if (key instanceof Uint8Array || key.type !== "public") return { error: "must be a public key" };
   const expected = EXPECTED_KEY[alg];
   const algorithm = key.algorithm as { name: string; namedCurve?: string; modulusLength?: number };
   if (algorithm.name !== expected.name || algorithm.namedCurve !== expected.namedCurve) {
-    throw new KeyError(`is not a valid ${alg} public key`);
+    return { error: `is not a valid ${alg} public key` };
   }
   if (algorithm.modulusLength !== undefined && algorithm.modulusLength < MIN_RSA_BITS) {
-    throw new KeyError(`RSA key must be at least ${MIN_RSA_BITS} bits`);
+    return { error: `RSA key must be at least ${MIN_RSA_BITS} bits` };
   }
-  return key;
+  return { key };
 }
 
 /**
  * Imports a key for `verify` only. `extractable` only for the admin API, which fingerprints
- * public keys by their SPKI bytes. Throws `KeyError` for a key that breaks a rule.
+ * public keys by their SPKI bytes. A key that breaks a rule answers `{error}` naming the rule.
  */
-export function importVerificationKey(material: KeyMaterial, extractable = false): Promise<CryptoKey> {
+export async function importVerificationKey(material: KeyMaterial, extractable = false): Promise<ImportedKey> {
   if (material.kind === "hmac") {
     const hash = `SHA-${material.alg.slice(2)}`;
-    return crypto.subtle.importKey("raw", material.bytes, { name: "HMAC", hash }, extractable, ["verify"]);
+    return {
+      key: await crypto.subtle.importKey("raw", material.bytes, { name: "HMAC", hash }, extractable, ["verify"]),
+    };
   }
   return importPublicKey(material.publicKey, material.alg, extractable);
 }

@@ -4,16 +4,26 @@
  * forged token can only ever learn `38 INVALID_SIGNATURE`.
  */
 
-import type { TokenPolicy } from "../apps/record.ts";
-import { invalidTokenError } from "../errors.ts";
+import { refusal } from "../errors.ts";
+import { ownMember } from "../lib/json.ts";
 import { checkAppClaims, checkIssuerAndAudience, checkPolicyClaims, checkTimeClaims } from "./claims.ts";
-import { ownMember } from "./json.ts";
 import { checkHeader, type ParsedJws, parseCompactJws } from "./jws.ts";
 import { isWithinWindow, type Keyring, type VerificationKey, verifySignature } from "./keys.ts";
+import type { TokenPolicy } from "./policy.ts";
 
 export interface VerifiedJws extends ParsedJws {
   /** The key whose signature verified: its window is checked again while the token is cached. */
   readonly key: VerificationKey;
+}
+
+/**
+ * What verification learned of a token's header that is safe to log: its `alg` once it is one
+ * of the app's algorithms, its `kid` once it names one of the app's keys. Never anything else of
+ * the token (an unknown `kid` is attacker text).
+ */
+export interface TokenFacts {
+  alg?: string;
+  kid?: string;
 }
 
 /**
@@ -22,17 +32,34 @@ export interface VerifiedJws extends ParsedJws {
  * that kid; otherwise each key of the header's `alg`, in order (at most 3). A key outside its
  * window at `now` (Unix seconds) is skipped. Returns the parsed JWS, whose payload may then be
  * trusted as the signer's. Throws `38` with `MALFORMED`, `HEADER_TYPE_INCOMPATIBLE` (an `alg`
- * none of the keys has) or `INVALID_SIGNATURE` (no usable key, or no key verifies).
+ * none of the keys has) or `INVALID_SIGNATURE` (`kid_unknown`, `kid_alg_mismatch`,
+ * `key_outside_window`, `signature_mismatch`). `facts` learns the header's `alg` and `kid` as
+ * they are found to be the app's.
  */
-export async function verifyJws(token: string, ring: Keyring, now: number): Promise<VerifiedJws> {
+export async function verifyJws(
+  token: string,
+  ring: Keyring,
+  now: number,
+  facts: TokenFacts = {},
+): Promise<VerifiedJws> {
   const jws = parseCompactJws(token);
   const alg = checkHeader(jws.header, ring.algorithms);
+  facts.alg = alg;
   const kid = ring.usesKid ? ownMember(jws.header, "kid") : undefined;
-  for (const key of ring.keys) {
-    if (key.alg !== alg || (kid !== undefined && key.kid !== kid) || !isWithinWindow(key, now)) continue;
+  let candidates = ring.keys;
+  if (kid !== undefined) {
+    candidates = ring.keys.filter((key) => key.kid === kid);
+    if (candidates.length === 0) throw refusal("kid_unknown");
+    facts.kid = kid as string;
+  }
+  let usable = 0;
+  for (const key of candidates) {
+    if (key.alg !== alg || !isWithinWindow(key, now)) continue;
+    usable++;
     if (await verifySignature(key, jws.signingInput, jws.signature)) return { ...jws, key };
   }
-  throw invalidTokenError("INVALID_SIGNATURE");
+  if (usable > 0) throw refusal("signature_mismatch");
+  throw refusal(candidates.some((key) => key.alg === alg) ? "key_outside_window" : "kid_alg_mismatch");
 }
 
 export interface AppTokenOptions {
@@ -44,6 +71,8 @@ export interface AppTokenOptions {
   readonly now: number;
   /** The app's token policy; `V1_POLICY` adds nothing to v1. */
   readonly policy: TokenPolicy;
+  /** Learns the token's `alg` and `kid` as they are found to be the app's (for the log line). */
+  readonly facts?: TokenFacts;
 }
 
 export interface VerifiedToken {
@@ -60,7 +89,7 @@ export interface VerifiedToken {
  * limits, the app and user claims, then issuer and audience.
  */
 export async function verifyAppToken(token: string, options: AppTokenOptions): Promise<VerifiedToken> {
-  const { payload, payloadSegment, key } = await verifyJws(token, options.keyring, options.now);
+  const { payload, payloadSegment, key } = await verifyJws(token, options.keyring, options.now, options.facts);
   checkTimeClaims(payload, options);
   checkPolicyClaims(payload, options.policy);
   const userId = checkAppClaims(payload, options.appId, options.policy);

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   ADMIN_TOKEN,
   admin,
@@ -16,6 +16,7 @@ import {
   newApp,
   OTHER_KEY_BYTES,
   originCalls,
+  seedApp,
   TOKEN_REQUIRED,
   uniqueAppId,
   useOriginRecorder,
@@ -286,7 +287,6 @@ describe("GET /admin/apps", () => {
   });
 
   it("asks KV for 100 keys when no limit is given", async () => {
-    const { vi } = await import("vitest");
     const list = vi.spyOn(env.APPS, "list");
     expect((await admin("/apps")).status).toBe(200);
     expect(list).toHaveBeenCalledWith({ prefix: "app:", limit: 100 });
@@ -296,7 +296,6 @@ describe("GET /admin/apps", () => {
   it("lists views from KV metadata with one list call and no reads", async () => {
     const appId = uniqueAppId("META");
     await put(appId, { jwtEnabled: true, secret: KEY_BASE64 });
-    const { vi } = await import("vitest");
     const get = vi.spyOn(env.APPS, "get");
     const list = vi.spyOn(env.APPS, "list");
     const res = await admin("/apps?limit=1000");
@@ -313,7 +312,6 @@ describe("GET /admin/apps", () => {
   });
 
   it("answers 400 when KV refuses a cursor it issued, and 503 when KV fails without one", async () => {
-    const { vi } = await import("vitest");
     await newApp();
     await newApp();
     const { cursor } = (await (await admin("/apps?limit=1")).json()) as { cursor: string };
@@ -506,5 +504,62 @@ describe("audit", () => {
     expect(logs.text()).not.toContain(KEY_BASE64);
     expect(logs.text()).not.toContain(OTHER_KEY_BASE64);
     expect(logs.text()).not.toContain("too-short");
+  });
+});
+
+describe("a stored record that breaks the rules (written to KV by hand)", () => {
+  it("reads as 200 with the view of what is valid and a problem per broken field; the gateway answers 503", async () => {
+    const appId = uniqueAppId();
+    await seedApp(appId, { jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 999, colour: "blue" });
+    const res = await admin(`/apps/${appId}`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      appId,
+      jwtEnabled: true,
+      enforcement: "enforce",
+      secretEncoding: "base64",
+      secretFingerprint: await fingerprintOf(KEY_BYTES),
+      clockToleranceSeconds: 60,
+      createdAt: null,
+      updatedAt: null,
+      problems: [
+        { path: "colour", message: "is not a field of an app record" },
+        { path: "clockToleranceSeconds", message: "must be from 0 to 300" },
+      ],
+    });
+    expect(text).not.toContain(KEY_BASE64);
+    const token = await mintToken(claimsFor(appId));
+    await expectRejected(await gateway(`/app/${appId}/x`, withToken(token)), 503, {
+      code: "CONFIG_UNAVAILABLE",
+      status: "App configuration unavailable",
+    });
+  });
+
+  it("names a key that does not import, and a record that is not JSON", async () => {
+    const keyApp = uniqueAppId();
+    await seedApp(keyApp, { jwtEnabled: true, keys: [{ kid: "k", alg: "ES256", publicKey: "not a key" }] });
+    expect(await (await admin(`/apps/${keyApp}`)).json()).toMatchObject({
+      keys: [{ kid: "k", alg: "ES256", fingerprint: null }],
+      problems: [{ path: "keys.0.publicKey", message: expect.stringContaining("SPKI public key") }],
+    });
+    const textApp = uniqueAppId();
+    await seedApp(textApp, "{not json");
+    expect(await (await admin(`/apps/${textApp}`)).json()).toMatchObject({
+      appId: textApp,
+      problems: [{ path: "", message: "is not JSON" }],
+    });
+  });
+
+  it("can be fixed with PATCH, which validates the merged record, or replaced with PUT", async () => {
+    const appId = uniqueAppId();
+    await seedApp(appId, { jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 999 });
+    const still = await patch(appId, { enforcement: "enforce" });
+    expect(still.status).toBe(400);
+    expect(await still.json()).toMatchObject({ errors: [{ path: "clockToleranceSeconds" }] });
+    const fixed = await patch(appId, { clockToleranceSeconds: 30 });
+    expect(fixed.status).toBe(200);
+    expect(await (await admin(`/apps/${appId}`)).json()).not.toHaveProperty("problems");
+    expect((await gateway(`/app/${appId}/x`, withToken(await mintToken(claimsFor(appId))))).status).toBe(200);
   });
 });

@@ -50,7 +50,7 @@ describe("the isolate's app cache", () => {
 });
 
 describe("logs", () => {
-  it("writes one JSON line per rejected request with appId, code and reason", async () => {
+  it("writes one JSON line per rejected request with appId, code, reason and detail", async () => {
     const appId = uniqueAppId();
     await seedApp(appId);
     const logs = captureLogs();
@@ -70,6 +70,7 @@ describe("logs", () => {
         httpStatus: 401,
         code: "39",
         reason: "TOKEN_NOT_AVAILABLE",
+        detail: "authorization_missing",
       },
       {
         level: "info",
@@ -79,8 +80,17 @@ describe("logs", () => {
         httpStatus: 401,
         code: "38",
         reason: "INVALID_SIGNATURE",
+        detail: "signature_mismatch",
+        alg: "HS256",
       },
-      { level: "info", event: "rejected", method: "GET", httpStatus: 400, code: "BAD_REQUEST" },
+      {
+        level: "info",
+        event: "rejected",
+        method: "GET",
+        httpStatus: 400,
+        code: "BAD_REQUEST",
+        detail: "app_id_invalid",
+      },
     ]);
   });
 

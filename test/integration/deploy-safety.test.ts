@@ -1,6 +1,6 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index.ts";
 import {
   ADMIN_TOKEN,
@@ -252,7 +252,6 @@ describe("list cursors", () => {
     await newApp();
     const { cursor } = (await (await admin("/apps?limit=1")).json()) as { cursor: string };
     const tampered = `${cursor.slice(0, -1)}${cursor.endsWith("A") ? "B" : "A"}`;
-    const { vi } = await import("vitest");
     const list = vi.spyOn(env.APPS, "list");
     const res = await admin(`/apps?cursor=${encodeURIComponent(given ?? tampered)}`);
     expect(list).not.toHaveBeenCalled();

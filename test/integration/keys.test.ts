@@ -1,6 +1,7 @@
 // Per-app keys: HMAC and public-key algorithms, kid selection, validity windows and
 // rotation, key confusion, and the admin API's keys field and routes, through the Worker.
 import { env } from "cloudflare:workers";
+import { base64url, exportJWK, exportPKCS8, exportSPKI } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   admin,
@@ -18,6 +19,7 @@ import {
   mintToken,
   newApp,
   originCalls,
+  signRaw,
   type TestKeyPair,
   testKeyBytes,
   testKeyPair,
@@ -106,7 +108,6 @@ describe("public-key tokens minted by jose", () => {
     const appId = await newApp(keysRecord([{ alg, publicKey: pair(alg).spki }]));
     const token = await mintSignedToken(claimsFor(appId), pair(alg));
     const [header, payload, signature] = token.split(".") as [string, string, string];
-    const { base64url } = await import("jose");
     const short = base64url.encode(base64url.decode(signature).subarray(1));
     for (const candidate of [`${header}.${payload}.${short}`, `${header}.${payload}.`]) {
       await expectRejected(await call(appId, candidate), 401, invalid("INVALID_SIGNATURE"));
@@ -216,7 +217,6 @@ describe("choosing the key: kid, then alg, at most 3 tries", () => {
       401,
       invalid("INVALID_SIGNATURE"),
     );
-    const { signRaw } = await import("../helpers.ts");
     const numericKid = await signRaw('{"alg":"HS256","kid":1}', JSON.stringify(claimsFor(appId)), A);
     await expectRejected(await call(appId, numericKid), 401, invalid("INVALID_SIGNATURE"));
     expect(verify).not.toHaveBeenCalled();
@@ -355,7 +355,6 @@ describe("the admin API", () => {
   });
 
   const rsa1024 = async () => {
-    const { exportSPKI } = await import("jose");
     const weak = (await crypto.subtle.generateKey(
       { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
       true,
@@ -363,8 +362,8 @@ describe("the admin API", () => {
     )) as CryptoKeyPair;
     return exportSPKI(weak.publicKey);
   };
-  const privatePem = async () => (await import("jose")).exportPKCS8(pair("ES256").privateKey);
-  const privateJwk = async () => (await import("jose")).exportJWK(pair("ES256").privateKey);
+  const privatePem = () => exportPKCS8(pair("ES256").privateKey);
+  const privateJwk = () => exportJWK(pair("ES256").privateKey);
 
   it.each([
     ["a private key in PEM", async () => [{ alg: "ES256", publicKey: await privatePem() }], "keys.0.publicKey"],

@@ -242,11 +242,10 @@ describe("the admin API", () => {
   });
 
   it("keeps one KV read per app and period with a policy", async () => {
-    const { appId, call } = await appWith({ issuer: "x" });
+    const { call } = await appWith({ issuer: "x" });
     const get = vi.spyOn(env.APPS, "get");
-    for (let i = 0; i < 3; i++) await call({ iss: "x" });
+    for (let i = 0; i < 3; i++) expect((await call({ iss: "x" })).status).toBe(200);
     expect(get).toHaveBeenCalledTimes(1);
     get.mockRestore();
-    expect(appId).toBeTruthy();
   });
 });

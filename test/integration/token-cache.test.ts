@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from "vitest";
-import { V1_POLICY } from "../../src/apps/record.ts";
 import { AppStore } from "../../src/apps/store.ts";
 import { parseConfig } from "../../src/config.ts";
-import { handleSdkRequest } from "../../src/gateway/authenticate.ts";
-import { rawTarget } from "../../src/gateway/paths.ts";
+import { handleSdkRequest } from "../../src/gateway/sdk.ts";
 import { MAX_CACHED_TOKEN_CHARS, VerifiedTokenCache } from "../../src/gateway/token-cache.ts";
+import { rawTarget } from "../../src/lib/raw-target.ts";
+import { V1_POLICY } from "../../src/token/policy.ts";
 import {
   claimsFor,
   gateway,
@@ -53,7 +53,6 @@ describe("the verified-token cache, with a controlled clock", () => {
         new Request("http://gw.test/app/A/x", { headers: { authorization: `Bearer ${token}` } }),
         rawTarget("http://gw.test/app/A/x"),
         deps,
-        () => {},
       );
     return { clock, store, tokens, send };
   }
@@ -67,7 +66,7 @@ describe("the verified-token cache, with a controlled clock", () => {
     clock.now += 9_000;
     expect((await send(token)).status).toBe(200);
     clock.now += 1_000;
-    await expect(send(token)).rejects.toMatchObject({ kind: "TOKEN_EXPIRED" });
+    expect(await (await send(token)).json()).toMatchObject({ code: "40", reason: "TOKEN_EXPIRED" });
   });
 
   it("verifies again under a changed record", async () => {
@@ -79,7 +78,7 @@ describe("the verified-token cache, with a controlled clock", () => {
     expect((await send(token)).status).toBe(200);
     records["app:A"] = JSON.stringify({ jwtEnabled: true, secret: btoa(String.fromCharCode(...OTHER_KEY_BYTES)) });
     store.invalidate("A");
-    await expect(send(token)).rejects.toMatchObject({ kind: "INVALID_SIGNATURE" });
+    expect(await (await send(token)).json()).toMatchObject({ code: "38", reason: "INVALID_SIGNATURE" });
   });
 
   it("keeps neither long tokens nor more than its bound", async () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseStoredRecord, RecordError, V1_POLICY } from "../../src/apps/record.ts";
-import { deriveKeyBytes, SecretError } from "../../src/apps/secret.ts";
+import { readStoredRecord } from "../../src/apps/checks.ts";
+import { deriveKeyBytes } from "../../src/apps/secret.ts";
 import { type AppRecordSource, AppStore } from "../../src/apps/store.ts";
 import { GatewayError } from "../../src/errors.ts";
+import { V1_POLICY } from "../../src/token/policy.ts";
 import { KEY_BASE64, KEY_BYTES } from "../helpers.ts";
 
 const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
@@ -19,12 +20,12 @@ describe("deriveKeyBytes", () => {
       urlsafe(standard),
       urlsafe(standard).replace(/=+$/, ""),
     ]) {
-      expect(deriveKeyBytes(text, "base64")).toEqual(bytes);
+      expect(deriveKeyBytes(text, "base64")).toEqual({ bytes });
     }
   });
 
   it("takes a utf8 secret's bytes as typed", () => {
-    expect(deriveKeyBytes(KEY_BASE64, "utf8")).toEqual(new TextEncoder().encode(KEY_BASE64));
+    expect(deriveKeyBytes(KEY_BASE64, "utf8")).toEqual({ bytes: new TextEncoder().encode(KEY_BASE64) });
   });
 
   it.each([
@@ -45,26 +46,21 @@ describe("deriveKeyBytes", () => {
     ["a control character", `${KEY_BASE64}\u0007x`, "utf8"],
     ["a short utf8 secret", "short-secret-of-31-characters!!", "utf8"],
   ] as const)("refuses %s", (_, secret, encoding) => {
-    expect(() => deriveKeyBytes(secret, encoding)).toThrow(SecretError);
+    expect(deriveKeyBytes(secret, encoding)).toEqual({ error: expect.any(String) });
   });
 
   it("never puts the secret in its error message", () => {
-    expect.assertions(1);
     const secret = "leading-space-secret-that-is-long-enough";
-    try {
-      deriveKeyBytes(` ${secret}`, "utf8");
-    } catch (error) {
-      expect(String(error)).not.toContain(secret);
-    }
+    const derived = deriveKeyBytes(` ${secret}`, "utf8");
+    expect(derived).toEqual({ error: expect.any(String) });
+    expect(JSON.stringify(derived)).not.toContain(secret);
   });
 });
 
-describe("parseStoredRecord", () => {
+describe("readStoredRecord", () => {
   it("applies the defaults of CONTRACT section 2", () => {
-    expect(parseStoredRecord(JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64 }))).toEqual({
-      jwtEnabled: true,
+    expect(readStoredRecord(JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64 })).checked).toEqual({
       enforcement: "enforce",
-      keyBytes: KEY_BYTES,
       keys: [
         {
           path: "secret",
@@ -74,26 +70,58 @@ describe("parseStoredRecord", () => {
           notAfter: null,
         },
       ],
-      secretEncoding: "base64",
       clockToleranceSeconds: 60,
       policy: V1_POLICY,
     });
-    expect(parseStoredRecord('{"jwtEnabled":false}')).toMatchObject({ jwtEnabled: false, keyBytes: null, keys: [] });
+    expect(readStoredRecord('{"jwtEnabled":false}')).toMatchObject({ checked: { enforcement: "off", keys: [] } });
   });
 
   it.each([
-    ["not JSON", "{"],
-    ["an array", "[]"],
-    ["no jwtEnabled", "{}"],
-    ["jwtEnabled as a string", '{"jwtEnabled":"true"}'],
-    ["JWT on without a secret", '{"jwtEnabled":true}'],
-    ["an unknown field", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, extra: 1 })],
-    ["a bad encoding", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, secretEncoding: "hex" })],
-    ["tolerance 301", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 301 })],
-    ["tolerance 1.5", JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 1.5 })],
-    ["a short key", JSON.stringify({ jwtEnabled: true, secret: btoa("short") })],
-  ])("refuses %s", (_, text) => {
-    expect(() => parseStoredRecord(text)).toThrow(RecordError);
+    ["not JSON", "{", "", "is not JSON"],
+    ["an array", "[]", "", "is not a JSON object"],
+    ["no jwtEnabled", "{}", "jwtEnabled", "is required"],
+    ["jwtEnabled as a string", '{"jwtEnabled":"true"}', "jwtEnabled", "must be a boolean"],
+    ["JWT on without a secret", '{"jwtEnabled":true}', "secret", "is required when jwtEnabled is true (or give keys)"],
+    [
+      "an unknown field",
+      JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, extra: 1 }),
+      "extra",
+      "is not a field of an app record",
+    ],
+    [
+      "a bad encoding",
+      JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, secretEncoding: "hex" }),
+      "secretEncoding",
+      'must be "base64" or "utf8"',
+    ],
+    [
+      "tolerance 301",
+      JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 301 }),
+      "clockToleranceSeconds",
+      "must be from 0 to 300",
+    ],
+    [
+      "tolerance 1.5",
+      JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 1.5 }),
+      "clockToleranceSeconds",
+      "must be a whole number",
+    ],
+    [
+      "a short key",
+      JSON.stringify({ jwtEnabled: true, secret: btoa("short") }),
+      "secret",
+      "key must be at least 32 bytes",
+    ],
+  ])("finds %s a problem, naming the field, and checks nothing further", (_, text, path, message) => {
+    const read = readStoredRecord(text);
+    expect(read.checked).toBeNull();
+    expect(read.problems).toContainEqual({ path, message });
+  });
+
+  it("keeps the fields that pass, for the view of a broken record", () => {
+    const read = readStoredRecord(JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 999 }));
+    expect(read.record).toEqual({ jwtEnabled: true, secret: KEY_BASE64 });
+    expect(read.raw).toMatchObject({ clockToleranceSeconds: 999 });
   });
 });
 
@@ -118,7 +146,7 @@ describe("AppStore", () => {
   it("resolves a record with its imported key", async () => {
     const store = new AppStore(countingSource({ "app:A": record }), { ttlMs: 60_000 });
     const app = await store.get("A");
-    expect(app).toMatchObject({ appId: "A", jwtEnabled: true, clockToleranceSeconds: 5 });
+    expect(app).toMatchObject({ appId: "A", enforcement: "enforce", clockToleranceSeconds: 5 });
     expect(app?.keyring?.keys).toHaveLength(1);
     expect(app?.keyring?.keys[0]?.cryptoKey.algorithm).toMatchObject({ name: "HMAC", hash: { name: "SHA-256" } });
   });
@@ -143,12 +171,15 @@ describe("AppStore", () => {
     const source = countingSource({ "app:A": record, "app:B": '{"jwtEnabled":true}' });
     const store = new AppStore(source, { ttlMs: 60_000 });
     source.fail = true;
-    await expect(store.get("A")).rejects.toMatchObject({ kind: "CONFIG_UNAVAILABLE" });
+    await expect(store.get("A")).rejects.toMatchObject({
+      kind: "CONFIG_UNAVAILABLE",
+      options: { detail: "kv_unavailable" },
+    });
     source.fail = false;
     expect(await store.get("A")).not.toBeNull();
     const error = await store.get("B").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayError);
-    expect(error).toMatchObject({ kind: "CONFIG_UNAVAILABLE" });
+    expect(error).toMatchObject({ kind: "CONFIG_UNAVAILABLE", options: { detail: "record_invalid" } });
     expect(source.reads).toBe(3);
   });
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_REQUEST_BINDINGS } from "../../src/apps/record.ts";
 import { parseConfig } from "../../src/config.ts";
-import { bindRequestIdentity } from "../../src/gateway/binding.ts";
+import { type BindingOptions, checkRequestIdentities, readRequestIdentities } from "../../src/gateway/binding.ts";
 import { bearerToken } from "../../src/gateway/credentials.ts";
 import { encodeHeaderValue, forwardedHeaders, hasOwnHop, isWorkerOnlyHost } from "../../src/gateway/forward.ts";
-import { checkPathHygiene, matchAppId, rawTarget } from "../../src/gateway/paths.ts";
+import { checkPathHygiene, matchAppId } from "../../src/gateway/routes.ts";
+import { rawTarget } from "../../src/lib/raw-target.ts";
+import { DEFAULT_REQUEST_BINDINGS } from "../../src/token/policy.ts";
 import { rejectionOf } from "../helpers.ts";
 
 describe("rawTarget", () => {
@@ -179,7 +180,19 @@ describe("isWorkerOnlyHost", () => {
   });
 });
 
-describe("bindRequestIdentity", () => {
+/** The binding step of the pipeline: the identities the request names, held to the token's claims. */
+async function bindRequestIdentity(
+  request: Request,
+  query: string,
+  claims: Record<string, unknown>,
+  options: BindingOptions,
+) {
+  const named = await readRequestIdentities(request, query, options);
+  checkRequestIdentities(named, claims);
+  return named;
+}
+
+describe("readRequestIdentities and checkRequestIdentities", () => {
   const claims = { appId: "A", userId: "u1", customerId: "123" };
   const bind = (query: string, init?: RequestInit, max = 1024) =>
     rejectionOf(() =>

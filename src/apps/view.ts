@@ -1,0 +1,146 @@
+/**
+ * What the admin API shows of an app (CONTRACT section 5): the record without its secret, each
+ * key named by its fingerprint. The same view is kept in the record's KV metadata, so listing a
+ * page costs one KV `list`.
+ */
+
+import type { JwsAlgorithm } from "../token/algorithms.ts";
+import { importVerificationKey, type KeyMaterial, keyFingerprint } from "../token/keys.ts";
+import { type Enforcement, enforcementOf, keyMaterial, secretMaterial } from "./checks.ts";
+import {
+  type AppRecord,
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  DEFAULT_SECRET_ENCODING,
+  type FieldError,
+  POLICY_FIELD_NAMES,
+} from "./schema.ts";
+
+/** What the view shows of one key of `keys`: never its secret. */
+export interface KeyView {
+  readonly kid: string | null;
+  readonly alg: JwsAlgorithm;
+  readonly notBefore?: string;
+  readonly notAfter?: string;
+  /**
+   * `sha256:` and 16 hex digits, over the HMAC key bytes or the public key's SPKI DER; `null`
+   * for a key that does not import (the gateway answers 503 for its app).
+   */
+  readonly fingerprint: string | null;
+}
+
+/** The fingerprints of a record's keys: the v1 `secret`'s, and one per entry of `keys` (`null`: does not import). */
+export interface KeyFingerprints {
+  readonly secret: string | null;
+  readonly keys: readonly (string | null)[];
+}
+
+/** Imports one key's material (extractable, for its SPKI) and fingerprints it, or says why it cannot. */
+async function fingerprintOf(material: KeyMaterial, path: string): Promise<string | FieldError> {
+  const imported = await importVerificationKey(material, true);
+  if ("error" in imported) {
+    return { path: material.kind === "public" ? `${path}.publicKey` : path, message: imported.error };
+  }
+  return keyFingerprint(material, imported.key);
+}
+
+/**
+ * Imports each key of a record (so a public key is checked in full: a real public key of its
+ * algorithm, RSA ≥ 2048 bits) and fingerprints it. A key that does not derive or import has a
+ * `null` fingerprint and a problem naming its field.
+ */
+export async function fingerprintKeys(record: AppRecord): Promise<{ prints: KeyFingerprints; problems: FieldError[] }> {
+  const problems: FieldError[] = [];
+  const printOf = async (material: KeyMaterial | FieldError | null, path: string): Promise<string | null> => {
+    if (material === null) return null;
+    const print = "path" in material ? material : await fingerprintOf(material, path);
+    if (typeof print === "string") return print;
+    problems.push(print);
+    return null;
+  };
+  const secret = await printOf(secretMaterial(record), "secret");
+  const keys: (string | null)[] = [];
+  for (const [index, key] of (record.keys ?? []).entries()) {
+    keys.push(await printOf(keyMaterial(key, `keys.${index}`), `keys.${index}`));
+  }
+  return { prints: { secret, keys }, problems };
+}
+
+/**
+ * The first key that repeats an earlier one (same fingerprint: one HMAC key under two kids, or a
+ * public key given twice as PEM and JWK), as a field error on the later one; `null` when all
+ * differ. One key twice adds nothing to rotation and would fill one of the three places.
+ */
+export function repeatedKey(prints: KeyFingerprints): FieldError | null {
+  const seen = new Map<string, string>();
+  if (prints.secret !== null) seen.set(prints.secret, "secret");
+  for (const [index, print] of prints.keys.entries()) {
+    if (print === null) continue;
+    const earlier = seen.get(print);
+    if (earlier !== undefined) return { path: `keys.${index}`, message: `is the same key as ${earlier}` };
+    seen.set(print, `keys.${index}`);
+  }
+  return null;
+}
+
+/** What the admin API shows of an app: never the secret. */
+export interface AppView {
+  readonly appId: string;
+  readonly jwtEnabled: boolean;
+  /** `null` only for a stored record whose two fields disagree (the gateway answers 503 for it). */
+  readonly enforcement: Enforcement | null;
+  readonly secretEncoding: string;
+  readonly secretFingerprint: string | null;
+  readonly clockToleranceSeconds: number;
+  // The token policy, shown only when the record sets it: a v1 record's view is v1's.
+  readonly issuer?: string | readonly string[];
+  readonly audience?: string | readonly string[];
+  readonly requireExp?: boolean;
+  readonly maxTokenLifetimeSeconds?: number;
+  readonly tokensNotBefore?: string;
+  readonly appIdClaim?: string | null;
+  readonly userClaims?: readonly string[];
+  readonly requestBindings?: Readonly<Record<string, string>>;
+  readonly keys?: readonly KeyView[];
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+  /** Only in a write's answer: what the record may still have wrong (`recordWarnings`). */
+  readonly warnings?: readonly FieldError[];
+  /** Only in a read's answer, for a stored record that breaks the rules: what, per field. */
+  readonly problems?: readonly FieldError[];
+}
+
+/** The token-policy fields the record sets (a v1 record sets none, and its view is v1's). */
+function policyView(record: AppRecord): Partial<AppView> {
+  const view: Record<string, unknown> = {};
+  for (const name of POLICY_FIELD_NAMES) {
+    if (record[name] !== undefined) view[name] = record[name];
+  }
+  return view;
+}
+
+/** The view of a record whose keys' fingerprints are known. */
+export function appView(appId: string, record: AppRecord, prints: KeyFingerprints): AppView {
+  const enforcement = enforcementOf(record) ?? null;
+  return {
+    appId,
+    jwtEnabled: enforcement === null ? (record.jwtEnabled ?? false) : enforcement !== "off",
+    enforcement,
+    secretEncoding: record.secretEncoding ?? DEFAULT_SECRET_ENCODING,
+    secretFingerprint: prints.secret,
+    clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+    ...policyView(record),
+    ...(record.keys !== undefined
+      ? {
+          keys: record.keys.map((key, index) => ({
+            kid: key.kid ?? null,
+            alg: key.alg,
+            ...(key.notBefore !== undefined ? { notBefore: key.notBefore } : {}),
+            ...(key.notAfter !== undefined ? { notAfter: key.notAfter } : {}),
+            fingerprint: prints.keys[index] ?? null,
+          })),
+        }
+      : {}),
+    createdAt: record.createdAt ?? null,
+    updatedAt: record.updatedAt ?? null,
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The verdict pipeline (CONTRACT sections 1 and 3): path → record → token → signature → time →
+ * claims → binding, in that order, the first failure deciding. `authenticate` returns the
+ * verdict as a value — allowed (the identity, the body to forward, the key that matched),
+ * forwarded without a check, or refused (the catalogue entry and the precise `detail`) — and
+ * every caller reads the same one: enforce and report mode (`sdk.ts`), the token debugger,
+ * metrics. None of them repeats a step. A fault (KV down, a bug) is not a verdict: it is thrown,
+ * and ends in an error answer, never in a forwarded request.
+ */
+
+import type { Enforcement } from "../apps/checks.ts";
+import type { AppStore, ResolvedApp } from "../apps/store.ts";
+import type { GatewayConfig } from "../config.ts";
+import { ERROR_CATALOGUE, GatewayError, type RefusalDetail, refusal } from "../errors.ts";
+import type { RawTarget } from "../lib/raw-target.ts";
+import { logEvent } from "../log.ts";
+import { checkTimeClaims } from "../token/claims.ts";
+import { isWithinWindow, type Keyring, type VerificationKey } from "../token/keys.ts";
+import { type TokenFacts, type VerifiedToken, verifyAppToken } from "../token/verify.ts";
+import { checkRequestIdentities, readRequestIdentities } from "./binding.ts";
+import { bearerToken } from "./credentials.ts";
+import { hasOwnHop, isWorkerOnlyHost } from "./forward.ts";
+import { resolveAppId } from "./routes.ts";
+import type { VerifiedTokenCache } from "./token-cache.ts";
+
+export interface GatewayDeps {
+  readonly config: GatewayConfig;
+  readonly store: AppStore;
+  readonly tokens: VerifiedTokenCache;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+}
+
+/** What to forward as the body: the bytes when the pipeline read them, else the request's stream. */
+export type ForwardBody = ReadableStream<Uint8Array> | Uint8Array | null;
+
+/** The token passed every check, and the request names no other identity. */
+export interface Allowed {
+  readonly outcome: "allowed";
+  readonly appId: string;
+  readonly enforcement: Exclude<Enforcement, "off">;
+  /** The first present of the app's user claims: `X-Auth-User-Id`. */
+  readonly userId: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** The payload segment as received: `X-Auth-Claims`. */
+  readonly claimsSegment: string;
+  /** The key whose signature verified. */
+  readonly key: VerificationKey;
+  readonly body: ForwardBody;
+}
+
+/** Forwarded without a token check: the app's enforcement is off, or a CORS preflight. */
+export interface Unchecked {
+  readonly outcome: "unchecked";
+  readonly appId: string;
+  readonly why: "enforcement_off" | "preflight";
+  readonly body: ForwardBody;
+}
+
+/** Refused: the answer (`error`) and its precise cause. */
+export interface Refused {
+  readonly outcome: "refused";
+  /** The path's appId, once the path named a valid one. */
+  readonly appId: string | undefined;
+  /** The app's mode, once its record was read: report mode forwards token failures anyway. */
+  readonly enforcement: Enforcement | null;
+  readonly error: GatewayError;
+  readonly detail: RefusalDetail;
+  /** What verification learned of the token that is safe to log: its `alg` and `kid` once they are the app's. */
+  readonly facts: Readonly<TokenFacts>;
+  /** The body as far as the pipeline read it (what report mode forwards). */
+  readonly body: ForwardBody;
+}
+
+export type Verdict = Allowed | Unchecked | Refused;
+
+/**
+ * Headers by which frameworks let a request claim another method. A browser never sends one on
+ * a preflight; an origin that honours one would run an unauthenticated `OPTIONS` as `DELETE`.
+ */
+const METHOD_OVERRIDES = ["x-http-method-override", "x-http-method", "x-method-override"] as const;
+
+/**
+ * A CORS preflight carries no credentials by design (Fetch standard), so it cannot be checked.
+ * One that also asks for another method is no preflight, and needs a token like any request.
+ */
+function isPreflight(request: Request): boolean {
+  const { headers } = request;
+  return (
+    request.method === "OPTIONS" &&
+    headers.has("origin") &&
+    headers.has("access-control-request-method") &&
+    !METHOD_OVERRIDES.some((name) => headers.has(name))
+  );
+}
+
+/**
+ * Why requests for `requestUrl` cannot be forwarded under `config`, or `null` when they can: no
+ * `ORIGIN` and no `ORIGIN_URL` on a host that serves only this Worker, where "the request's own
+ * URL" is the gateway again.
+ */
+export function missingOrigin(requestUrl: string, config: GatewayConfig): string | null {
+  if (config.origin.kind !== "route" || !isWorkerOnlyHost(requestUrl)) return null;
+  return "no origin: set ORIGIN_URL or bind ORIGIN, or run the Worker on a route in front of the origin";
+}
+
+/** The request's bearer token, verified under the app's key and policy (cached per record). */
+async function verifyRequestToken(
+  request: Request,
+  app: ResolvedApp & { keyring: Keyring },
+  deps: GatewayDeps,
+  facts: TokenFacts,
+): Promise<VerifiedToken> {
+  const token = bearerToken(request.headers.get("authorization"));
+  const now = deps.now() / 1000;
+  const cached = deps.tokens.get(token, app);
+  // A key whose window has closed since takes its tokens with it: verify again (and fail).
+  if (cached && isWithinWindow(cached.key, now)) {
+    facts.alg = cached.key.alg;
+    if (cached.key.kid !== null) facts.kid = cached.key.kid;
+    // Signature and claims were checked under this record; time moves on, so check it again.
+    checkTimeClaims(cached.claims, { now, clockToleranceSeconds: app.clockToleranceSeconds });
+    return cached;
+  }
+  const verified = await verifyAppToken(token, {
+    keyring: app.keyring,
+    appId: app.appId,
+    clockToleranceSeconds: app.clockToleranceSeconds,
+    now,
+    policy: app.policy,
+    facts,
+  });
+  deps.tokens.set(token, app, verified);
+  return verified;
+}
+
+export interface AuthenticateOptions {
+  /**
+   * Whether the request is to be forwarded (the gateway), so that a loop and a missing origin
+   * are refusals too; the token debugger judges without forwarding.
+   */
+  readonly forwarding?: boolean;
+}
+
+/**
+ * The verdict for one SDK request: never throws for a request it refuses; throws only for a
+ * fault, which the caller answers with an error and never forwards.
+ */
+export async function authenticate(
+  request: Request,
+  target: RawTarget,
+  deps: GatewayDeps,
+  { forwarding = true }: AuthenticateOptions = {},
+): Promise<Verdict> {
+  let appId: string | undefined;
+  let enforcement: Enforcement | null = null;
+  let body: ForwardBody = request.body;
+  const facts: TokenFacts = {};
+  try {
+    appId = resolveAppId(target.path, deps.config);
+    if (forwarding) {
+      // A request that already went through this gateway would go round again: answer it here.
+      if (hasOwnHop(request.headers.get("cdn-loop"))) throw refusal("loop_detected");
+      const noOrigin = missingOrigin(request.url, deps.config);
+      if (noOrigin !== null) {
+        logEvent("error", "config_invalid", { variable: "ORIGIN_URL", rule: noOrigin });
+        throw refusal("origin_missing");
+      }
+    }
+    const app = await deps.store.get(appId);
+    if (app === null) throw refusal("app_unknown");
+    enforcement = app.enforcement;
+    if (app.enforcement === "off") return { outcome: "unchecked", appId, why: "enforcement_off", body };
+    if (isPreflight(request)) return { outcome: "unchecked", appId, why: "preflight", body };
+    // A record that checks tokens always has a key (`checkRecord`); without one, fail closed.
+    if (app.keyring === null) throw refusal("record_invalid");
+    const verified = await verifyRequestToken(request, app as ResolvedApp & { keyring: Keyring }, deps, facts);
+    const named = await readRequestIdentities(request, target.query, {
+      maxBodyBytes: deps.config.maxBodyBytes,
+      requestBindings: app.policy.requestBindings,
+    });
+    body = named.body;
+    checkRequestIdentities(named, verified.claims);
+    return {
+      outcome: "allowed",
+      appId,
+      enforcement: app.enforcement,
+      userId: verified.userId,
+      claims: verified.claims,
+      claimsSegment: verified.payloadSegment,
+      key: verified.key,
+      body,
+    };
+  } catch (error) {
+    if (!(error instanceof GatewayError) || error.options.detail === undefined) throw error;
+    return { outcome: "refused", appId, enforcement, error, detail: error.options.detail, facts, body };
+  }
+}
+
+/** The code and reason of a refusal that concerns the token (`38`, `39`, `40`): what report mode forwards. */
+export function tokenFailure(verdict: Refused): { readonly code: string; readonly reason: string } | null {
+  const { code, reason } = ERROR_CATALOGUE[verdict.error.kind];
+  return reason !== undefined && (code === "38" || code === "39" || code === "40") ? { code, reason } : null;
+}
