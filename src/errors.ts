@@ -200,11 +200,23 @@ export class GatewayError extends Error {
 }
 
 /**
+ * One error per detail that carries nothing else, made once: a refusal is a value (its kind and
+ * detail), so the hot path of a flood of bad tokens does not pay for a stack trace each time.
+ */
+const PLAIN_REFUSALS = new Map<RefusalDetail, GatewayError>();
+
+/**
  * The refusal for one distinct cause: the catalogue entry `REFUSAL_DETAILS` gives it, with the
  * detail attached. `options` may add the status text (`BAD_REQUEST`) or body members.
  */
-export function refusal(detail: RefusalDetail, options: Omit<GatewayErrorOptions, "detail"> = {}): GatewayError {
-  return new GatewayError(REFUSAL_DETAILS[detail][0], { ...options, detail });
+export function refusal(detail: RefusalDetail, options?: Omit<GatewayErrorOptions, "detail">): GatewayError {
+  if (options !== undefined) return new GatewayError(REFUSAL_DETAILS[detail][0], { ...options, detail });
+  let error = PLAIN_REFUSALS.get(detail);
+  if (error === undefined) {
+    error = new GatewayError(REFUSAL_DETAILS[detail][0], { detail });
+    PLAIN_REFUSALS.set(detail, error);
+  }
+  return error;
 }
 
 /** `400 BAD_REQUEST` for a request the pipeline cannot judge, with what is wrong and why. */

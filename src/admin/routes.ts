@@ -9,10 +9,10 @@
 import type { Hono } from "hono";
 import { recordWarnings, type StoredRecord, validateRecord } from "../apps/checks.ts";
 import { addKey, type Change, mergePatch, removeKey, replaceRecord } from "../apps/key-ops.ts";
-import { type AppRegistry, CURSOR_REFUSED } from "../apps/registry.ts";
+import type { AppRegistry } from "../apps/registry.ts";
 import type { AppRecord, FieldError } from "../apps/schema.ts";
 import type { AppStore } from "../apps/store.ts";
-import { type AppView, appView, fingerprintKeys, type KeyFingerprints, repeatedKey } from "../apps/view.ts";
+import { type AppView, appView, fingerprintKeys, type KeyFingerprints, repeatedKey, storedView } from "../apps/view.ts";
 import { GatewayError, jsonResponse } from "../errors.ts";
 import { rawTarget, routePath } from "../lib/raw-target.ts";
 import { logEvent } from "../log.ts";
@@ -88,17 +88,6 @@ async function relativeErrors<T>(prefix: string, fn: () => Promise<T>): Promise<
   }
 }
 
-/** Each problem once, in order. */
-function distinct(problems: readonly FieldError[]): FieldError[] {
-  const seen = new Set<string>();
-  return problems.filter(({ path, message }) => {
-    const key = `${path}\n${message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
 /** Registers the admin routes on `app`; call before any catch-all route. */
 export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: AdminDeps): void {
   const { prefix, registry, store } = deps;
@@ -125,6 +114,18 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
   async function existing(appId: string): Promise<StoredRecord> {
     const stored = await registry.get(appId);
     if (stored === null) throw new GatewayError("APP_NOT_FOUND");
+    return stored;
+  }
+
+  /**
+   * The stored record for a change to one key: its `keys` must be a list of keys (a stored
+   * `keys` that breaks the schema is `400` naming it; PUT or PATCH replaces it whole).
+   */
+  async function withKeys(appId: string): Promise<StoredRecord> {
+    const stored = await existing(appId);
+    if (Object.hasOwn(stored.raw, "keys") && stored.record.keys === undefined) {
+      throw invalidRequest(stored.problems.filter(({ path }) => path === "keys" || path.startsWith("keys.")));
+    }
     return stored;
   }
 
@@ -159,9 +160,6 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     const kvCursor = cursor === undefined ? undefined : await openCursor(cursor, adminToken);
     if (kvCursor === null) throw invalidRequest([CURSOR_ERROR]);
     const page = await registry.list(limit, kvCursor);
-    if (page === CURSOR_REFUSED) {
-      throw new GatewayError("BAD_REQUEST", { status: "Invalid list request", extra: { errors: [CURSOR_ERROR] } });
-    }
     return jsonResponse({
       apps: page.apps,
       cursor: page.cursor === null ? null : await sealCursor(page.cursor, adminToken),
@@ -192,12 +190,7 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
   // can see and fix it (the gateway answers 503 for its app meanwhile).
   app.get(appPath, async function getApp(c) {
     const appId = appIdOf(c.req.url);
-    const stored = await existing(appId);
-    const { prints, problems } = await fingerprintKeys(stored.record);
-    const repeated = repeatedKey(prints);
-    const all = distinct([...stored.problems, ...problems, ...(repeated === null ? [] : [repeated])]);
-    const view = appView(appId, stored.record, prints);
-    return jsonResponse(all.length > 0 ? { ...view, problems: all } : view);
+    return jsonResponse(await storedView(appId, await existing(appId)));
   });
 
   app.delete(appPath, async function deleteApp(c) {
@@ -214,7 +207,7 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
   app.post(`${appPath}/keys`, async function addAppKey(c) {
     const appId = appIdOf(c.req.url);
     const key = await readKeyBody(c.req.raw);
-    const stored = await existing(appId);
+    const stored = await withKeys(appId);
     const record = changed(addKey(stored.raw as AppRecord, key, now()));
     // The record is checked (the new key imported) once, in `write`; its errors name the
     // posted key's own members (`publicKey`, not `keys.1.publicKey`).
@@ -227,7 +220,7 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
   app.delete(`${appPath}/keys/:kid`, async function removeAppKey(c) {
     const appId = appIdOf(c.req.url);
     const name = kidOf(c.req.url);
-    const stored = await existing(appId);
+    const stored = await withKeys(appId);
     // Keys without a kid are named by fingerprint; a record that breaks the rules still has some.
     const { prints } = await fingerprintKeys(stored.record);
     const record = changed(removeKey(stored.raw as AppRecord, name, prints, now()));

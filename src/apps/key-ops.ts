@@ -11,7 +11,7 @@ import type { KeyFingerprints } from "./view.ts";
 export type Change = { readonly record: AppRecord } | { readonly conflict: string } | { readonly notFound: true };
 
 /** How the view names a key without a kid: `sha256:` and 16 hex digits. */
-export const FINGERPRINT = /^sha256:[0-9a-f]{16}$/;
+const FINGERPRINT = /^sha256:[0-9a-f]{16}$/;
 
 /** A PUT: the fields as given, created when the app was first written, updated `now` (ISO 8601). */
 export function replaceRecord(existing: AppRecord | null, fields: WritableFields, now: string): AppRecord {

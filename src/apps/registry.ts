@@ -8,7 +8,7 @@ import { refusal } from "../errors.ts";
 import { readStoredRecord, type StoredRecord } from "./checks.ts";
 import { APP_KEY_PREFIX, appKey } from "./kv-keys.ts";
 import type { AppRecord } from "./schema.ts";
-import { type AppView, appView, fingerprintKeys } from "./view.ts";
+import { type AppView, storedView } from "./view.ts";
 
 /** Workers KV refuses metadata over 1,024 bytes of JSON. */
 export const MAX_METADATA_BYTES = 1024;
@@ -18,9 +18,6 @@ export interface AppPage {
   /** KV's own cursor (the admin API seals it before it leaves). */
   readonly cursor: string | null;
 }
-
-/** KV's list refused the cursor it was given: the caller's `400`. */
-export const CURSOR_REFUSED = Symbol("cursor refused");
 
 export class AppRegistry {
   readonly #kv: KVNamespace;
@@ -61,13 +58,15 @@ export class AppRegistry {
     }
   }
 
-  /** One page of views in appId order, from one KV `list`; `CURSOR_REFUSED` when KV refuses the cursor. */
-  async list(limit: number, cursor: string | undefined): Promise<AppPage | typeof CURSOR_REFUSED> {
+  /**
+   * One page of views in appId order, from one KV `list`. The cursor is one the admin API issued
+   * (it is sealed), so a failure here is KV's: `503`.
+   */
+  async list(limit: number, cursor: string | undefined): Promise<AppPage> {
     let page: KVNamespaceListResult<AppView, string>;
     try {
       page = await this.#kv.list<AppView>({ prefix: APP_KEY_PREFIX, limit, ...(cursor ? { cursor } : {}) });
     } catch {
-      if (cursor) return CURSOR_REFUSED;
       throw refusal("kv_unavailable");
     }
     const apps = await Promise.all(
@@ -78,11 +77,10 @@ export class AppRegistry {
 
   /**
    * A record written without metadata (by hand, outside the admin API) costs one read to list;
-   * the view of a record that breaks the rules shows what it can (its problems are in its GET).
+   * the view of a record that breaks the rules shows its `problems`, as its GET does.
    */
   async #viewFromRecord(appId: string): Promise<AppView | null> {
     const stored = await this.get(appId);
-    if (stored === null) return null;
-    return appView(appId, stored.record, (await fingerprintKeys(stored.record)).prints);
+    return stored === null ? null : storedView(appId, stored);
   }
 }

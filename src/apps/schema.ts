@@ -225,7 +225,11 @@ export type WritableFields = v.InferOutput<typeof WRITABLE_RECORD>;
 
 /** An app record as stored: the writable fields and the two timestamps. */
 export const STORED_RECORD = v.strictObject(
-  { ...RECORD_FIELDS, createdAt: v.optional(v.string()), updatedAt: v.optional(v.string()) },
+  {
+    ...RECORD_FIELDS,
+    createdAt: v.optional(v.string("must be a string")),
+    updatedAt: v.optional(v.string("must be a string")),
+  },
   OBJECT_MESSAGE,
 );
 export type AppRecord = v.InferOutput<typeof STORED_RECORD>;

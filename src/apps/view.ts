@@ -6,7 +6,7 @@
 
 import type { JwsAlgorithm } from "../token/algorithms.ts";
 import { importVerificationKey, type KeyMaterial, keyFingerprint } from "../token/keys.ts";
-import { type Enforcement, enforcementOf, keyMaterial, secretMaterial } from "./checks.ts";
+import { type Enforcement, enforcementOf, keyMaterial, type StoredRecord, secretMaterial } from "./checks.ts";
 import {
   type AppRecord,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
@@ -143,4 +143,28 @@ export function appView(appId: string, record: AppRecord, prints: KeyFingerprint
     createdAt: record.createdAt ?? null,
     updatedAt: record.updatedAt ?? null,
   };
+}
+
+/** Each problem once, in order. */
+function distinct(problems: readonly FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return problems.filter(({ path, message }) => {
+    const key = `${path}\n${message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * The view of a stored record as read, with its `problems` when it breaks the rules (a field
+ * that breaks its schema shows its default; the problem names it), so an operator can see and fix
+ * it while the gateway answers 503 for the app.
+ */
+export async function storedView(appId: string, stored: StoredRecord): Promise<AppView> {
+  const { prints, problems } = await fingerprintKeys(stored.record);
+  const repeated = repeatedKey(prints);
+  const all = distinct([...stored.problems, ...problems, ...(repeated === null ? [] : [repeated])]);
+  const view = appView(appId, stored.record, prints);
+  return all.length > 0 ? { ...view, problems: all } : view;
 }

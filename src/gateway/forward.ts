@@ -49,7 +49,7 @@ const SPOOFED_IDENTITY = /^x[-_]auth[-_]/;
  * request that comes back (an origin, route or `ORIGIN_URL` that points at the gateway itself)
  * is answered `508 LOOP_DETECTED` instead of opening connections until the runtime runs out.
  */
-export const HOP_ID = "edge-authenticator";
+const HOP_ID = "edge-authenticator";
 
 /**
  * True when a `CDN-Loop` value (`cdn-info` list: `cdn-id *( ";" parameter )`, comma-separated,
@@ -67,18 +67,23 @@ export function hasOwnHop(cdnLoop: string | null): boolean {
  * dev` itself. With no `ORIGIN` and no `ORIGIN_URL`, such a request cannot be forwarded.
  */
 export function isWorkerOnlyHost(requestUrl: string): boolean {
-  const host = rawHost(requestUrl);
+  // A trailing dot names the same host (`localhost.`, `x.workers.dev.`).
+  const host = rawHost(requestUrl).replace(/\.$/, "");
   return (
     host === "localhost" ||
-    host === "127.0.0.1" ||
     host === "[::1]" ||
+    host === "0.0.0.0" ||
+    LOOPBACK_V4.test(host) ||
     host === "workers.dev" ||
     host.endsWith(".workers.dev")
   );
 }
 
+/** 127.0.0.0/8: every address of it is this machine. */
+const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
 /** The header that carries `ORIGIN_SECRET`; client-sent copies are dropped with every `x-auth-*`. */
-export const ORIGIN_SECRET_HEADER = "x-auth-gateway-secret";
+const ORIGIN_SECRET_HEADER = "x-auth-gateway-secret";
 
 export interface HeaderOptions {
   readonly forwardAuthorization: boolean;
@@ -109,7 +114,7 @@ export function forwardedHeaders(incoming: Headers, identity: ForwardedIdentity,
  * The URL the origin is sent: `ORIGIN_URL`'s origin and path prefix, then the raw path and query;
  * else the request's own URL (a service binding routes by its own rules).
  */
-export function targetUrl(requestUrl: string, pathAndQuery: string, config: GatewayConfig): string {
+function targetUrl(requestUrl: string, pathAndQuery: string, config: GatewayConfig): string {
   const { origin } = config;
   return origin.kind === "url" ? `${origin.origin}${origin.pathPrefix}${pathAndQuery}` : requestUrl;
 }

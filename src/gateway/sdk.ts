@@ -7,23 +7,34 @@
 
 import { ERROR_CATALOGUE, errorResponse, GatewayError } from "../errors.ts";
 import type { RawTarget } from "../lib/raw-target.ts";
-import { logEvent } from "../log.ts";
 import { type ForwardedIdentity, forwardToOrigin } from "./forward.ts";
 import { authenticate, type ForwardBody, type GatewayDeps, type Refused, tokenFailure } from "./verdict.ts";
 
-/** One line per refused (or, in report mode, reported) request. */
-function logRefusal(event: "rejected" | "reported", verdict: Refused, method: string): void {
-  const entry = ERROR_CATALOGUE[verdict.error.kind];
-  logEvent(entry.httpStatus >= 500 ? "error" : "info", event, {
-    appId: verdict.appId,
+/**
+ * One line per refused (or, in report mode, reported) request, built in one object literal: the
+ * line is written for every refusal, so it costs no spread and no intermediate object.
+ */
+function logRefusal(
+  event: "rejected" | "reported",
+  refused: Pick<Refused, "appId" | "error" | "detail" | "facts">,
+  method: string,
+): void {
+  const entry = ERROR_CATALOGUE[refused.error.kind];
+  const error = entry.httpStatus >= 500;
+  const line = JSON.stringify({
+    level: error ? "error" : "info",
+    event,
+    appId: refused.appId,
     method,
     httpStatus: entry.httpStatus,
     code: entry.code,
     reason: entry.reason,
-    detail: verdict.detail,
-    alg: verdict.facts.alg,
-    kid: verdict.facts.kid,
+    detail: refused.detail,
+    alg: refused.facts.alg,
+    kid: refused.facts.kid,
   });
+  if (error) console.error(line);
+  else console.log(line);
 }
 
 /** Forwards, answering a failure to reach the origin (`502`, `504`) with one log line. */
@@ -37,16 +48,10 @@ async function forward(
   try {
     return await forwardToOrigin({ request, pathAndQuery: target.pathAndQuery, body, identity }, deps.config);
   } catch (error) {
-    if (!(error instanceof GatewayError) || error.options.detail === undefined) throw error;
-    const entry = ERROR_CATALOGUE[error.kind];
-    logEvent("error", "rejected", {
-      appId: identity.appId,
-      method: request.method,
-      httpStatus: entry.httpStatus,
-      code: entry.code,
-      detail: error.options.detail,
-    });
-    return errorResponse(error);
+    const detail = error instanceof GatewayError ? error.options.detail : undefined;
+    if (detail === undefined) throw error;
+    logRefusal("rejected", { appId: identity.appId, error: error as GatewayError, detail, facts: {} }, request.method);
+    return errorResponse(error as GatewayError);
   }
 }
 

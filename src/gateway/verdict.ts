@@ -4,8 +4,9 @@
  * verdict as a value — allowed (the identity, the body to forward, the key that matched),
  * forwarded without a check, or refused (the catalogue entry and the precise `detail`) — and
  * every caller reads the same one: enforce and report mode (`sdk.ts`), the token debugger,
- * metrics. None of them repeats a step. A fault (KV down, a bug) is not a verdict: it is thrown,
- * and ends in an error answer, never in a forwarded request.
+ * metrics. None of them repeats a step. A known fault (KV down, a stored record that breaks the
+ * rules, no origin) is a refusal too, answered `503` with its detail; anything else thrown (a
+ * bug) is not a verdict: it propagates, and ends in `500`. Neither is ever forwarded.
  */
 
 import type { Enforcement } from "../apps/checks.ts";
@@ -68,7 +69,10 @@ export interface Refused {
   readonly detail: RefusalDetail;
   /** What verification learned of the token that is safe to log: its `alg` and `kid` once they are the app's. */
   readonly facts: Readonly<TokenFacts>;
-  /** The body as far as the pipeline read it (what report mode forwards). */
+  /**
+   * What report mode forwards: the request's stream, or the bytes once the binding step has read
+   * them whole (a body refused while being read is never forwarded).
+   */
   readonly body: ForwardBody;
 }
 
@@ -143,8 +147,8 @@ export interface AuthenticateOptions {
 }
 
 /**
- * The verdict for one SDK request: never throws for a request it refuses; throws only for a
- * fault, which the caller answers with an error and never forwards.
+ * The verdict for one SDK request: never throws for a request it refuses (known faults included);
+ * throws only for a bug, which the caller answers with `500` and never forwards.
  */
 export async function authenticate(
   request: Request,

@@ -311,7 +311,7 @@ describe("GET /admin/apps", () => {
     list.mockRestore();
   });
 
-  it("answers 400 when KV refuses a cursor it issued, and 503 when KV fails without one", async () => {
+  it("answers 503 when KV fails, with a cursor it issued or without one", async () => {
     await newApp();
     await newApp();
     const { cursor } = (await (await admin("/apps?limit=1")).json()) as { cursor: string };
@@ -319,11 +319,8 @@ describe("GET /admin/apps", () => {
     const bad = await admin(`/apps?cursor=${cursor}`);
     const down = await admin("/apps");
     list.mockRestore();
-    await expectRejected(bad, 400, {
-      code: "BAD_REQUEST",
-      status: "Invalid list request",
-      errors: [{ path: "cursor", message: "is not a cursor from this list" }],
-    });
+    // The cursor is sealed, so it is one this API issued: KV's failure is a fault, not a bad request.
+    await expectRejected(bad, 503, { code: "CONFIG_UNAVAILABLE", status: "App configuration unavailable" });
     await expectRejected(down, 503, { code: "CONFIG_UNAVAILABLE", status: "App configuration unavailable" });
   });
 
@@ -548,6 +545,37 @@ describe("a stored record that breaks the rules (written to KV by hand)", () => 
     expect(await (await admin(`/apps/${textApp}`)).json()).toMatchObject({
       appId: textApp,
       problems: [{ path: "", message: "is not JSON" }],
+    });
+  });
+
+  it.each([
+    ["an object", {}],
+    ["a list with null", [null]],
+    ["a number", 5],
+    ["a string", "abc"],
+  ])("answers 400 naming keys to a key change when the stored keys are %s, and writes nothing", async (_, keys) => {
+    const appId = uniqueAppId();
+    await seedApp(appId, { jwtEnabled: true, secret: KEY_BASE64, keys });
+    const before = await kvSnapshot();
+    const key = { kid: "n", alg: "HS256", secret: btoa(String.fromCharCode(...OTHER_KEY_BYTES)) };
+    for (const res of [
+      await admin(`/apps/${appId}/keys`, { method: "POST", body: JSON.stringify(key) }),
+      await admin(`/apps/${appId}/keys/n`, { method: "DELETE" }),
+    ]) {
+      expect(res.status).toBe(400);
+      const { errors } = (await res.json()) as { errors: { path: string }[] };
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.every((error) => error.path === "keys" || error.path.startsWith("keys."))).toBe(true);
+    }
+    expect(await kvSnapshot()).toEqual(before);
+  });
+
+  it("lists with its problems when it has no metadata", async () => {
+    const appId = uniqueAppId();
+    await seedApp(appId, { jwtEnabled: true, secret: KEY_BASE64, clockToleranceSeconds: 999 });
+    const { apps } = (await (await admin("/apps?limit=1000")).json()) as { apps: { appId: string }[] };
+    expect(apps.find((view) => view.appId === appId)).toMatchObject({
+      problems: [{ path: "clockToleranceSeconds", message: "must be from 0 to 300" }],
     });
   });
 

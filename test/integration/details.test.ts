@@ -295,6 +295,35 @@ describe("refusal details", () => {
 /** A Markdown table row's cells, trimmed (the formatter pads columns). */
 const cells = (row: string) => row.split(/(?<!\\)\|/).map((cell) => cell.trim());
 
+describe("what a refusal's log line says of the token", () => {
+  async function lineOf(detail: RefusalDetail): Promise<{ line: Record<string, unknown>; text: string }> {
+    const logs = captureLogs();
+    try {
+      await (SCENARIOS[detail] as () => Promise<Response>)();
+    } finally {
+      logs.restore();
+    }
+    return { line: logs.lines().find((line) => line.event === "rejected") ?? {}, text: logs.text() };
+  }
+
+  it("never logs a kid the app does not have (the client's text)", async () => {
+    const { line, text } = await lineOf("kid_unknown");
+    expect(line).toMatchObject({ detail: "kid_unknown", alg: "HS256" });
+    expect(line).not.toHaveProperty("kid");
+    expect(text).not.toContain("k-unknown");
+  });
+
+  it("logs a kid once it names one of the app's keys", async () => {
+    expect((await lineOf("key_outside_window")).line).toMatchObject({ alg: "HS256", kid: "old" });
+    expect((await lineOf("kid_alg_mismatch")).line).toMatchObject({ alg: "HS256", kid: "h512" });
+  });
+
+  it("never logs an alg the app has no key for", async () => {
+    const { line } = await lineOf("alg_not_in_keys");
+    expect(line).not.toHaveProperty("alg");
+  });
+});
+
 describe("docs/pipeline.md", () => {
   const rows = pipelineDoc.split("\n").filter((line) => line.startsWith("| `"));
 

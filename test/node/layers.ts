@@ -33,13 +33,14 @@ function unitOf(file: string): string {
   return second === undefined ? (first as string).replace(/\.ts$/, "") : (first as string);
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)|(?:^|\n)\s*import\s*"([^"]+)"/g;
 
 /** Every relative import of one file's text, resolved to a path. */
 function importsOf(file: string, text: string): string[] {
   const found: string[] = [];
   for (const match of text.matchAll(IMPORT)) {
-    const specifier = match[1] ?? match[2];
+    const specifier = match[1] ?? match[2] ?? match[3];
     if (specifier?.startsWith(".")) found.push(resolve(dirname(file), specifier));
   }
   return found;
@@ -90,11 +91,13 @@ describe("import direction in src/", () => {
         join(SRC, "gateway/z.ts"),
         'export { x } from "../lib/raw-target.ts";\nconst m = await import("../admin/routes.ts");\n',
       ],
+      [join(SRC, "apps/w.ts"), 'import "../gateway/sdk.ts";\n'],
     ]);
     assert.deepEqual(violations(fake), [
       "token/x.ts → apps/store.ts (token → apps)",
       "lib/y.ts → errors.ts (lib → errors)",
       "gateway/z.ts → admin/routes.ts (gateway → admin)",
+      "apps/w.ts → gateway/sdk.ts (apps → gateway)",
     ]);
   });
 });

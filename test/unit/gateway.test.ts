@@ -174,7 +174,12 @@ describe("isWorkerOnlyHost", () => {
     ["https://api.example.com/app/A", false],
     ["https://workers.dev.example.com/app/A", false],
     ["https://localhost.example.com/app/A", false],
-    ["http://127.0.0.2/app/A", false],
+    ["http://127.0.0.2/app/A", true],
+    ["http://0.0.0.0:8787/app/A", true],
+    ["http://localhost.:8787/app/A", true],
+    ["https://x.workers.dev./app/A", true],
+    ["http://128.0.0.1/app/A", false],
+    ["http://127.0.0.1.example.com/app/A", false],
   ] as const)("%s → %s", (url, expected) => {
     expect(isWorkerOnlyHost(url)).toBe(expected);
   });
