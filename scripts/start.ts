@@ -15,8 +15,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
+import { mintToken } from "../src/issuer/index.ts";
 import { PERSIST_TO, PROJECT_ROOT, readLocalRecord } from "./lib/local-kv.ts";
-import { mintAppToken } from "./lib/mint.ts";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const ORIGIN_PORT = Number(process.env.ORIGIN_PORT ?? 8788);
@@ -141,10 +141,13 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${PORT}`;
   await waitForGateway(`${base}/healthz`, child);
   const demo = await ensureDemoApp(base, adminToken);
-  const token = await mintAppToken(
-    { appId: DEMO_APP_ID, claims: { userId: DEMO_USER_ID }, lifetimeSeconds: 3600 },
-    { alg: "HS256", secret: demo.secret, encoding: demo.encoding },
-  );
+  const token = await mintToken({
+    appId: DEMO_APP_ID,
+    userId: DEMO_USER_ID,
+    key: demo.secret,
+    secretEncoding: demo.encoding,
+    expiresIn: "1h",
+  });
   console.log(`
 edge-authenticator is running on ${base}, in front of the demo origin on http://127.0.0.1:${ORIGIN_PORT}.
 

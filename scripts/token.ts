@@ -5,15 +5,23 @@
  * Prints a signed token for one app. HMAC (HS256/384/512): with --secret, or else the app's key
  * read from the local KV that `npm start` uses (the key with --kid, or the first of --alg).
  * Public-key algorithms (RS256/384/512, PS256, ES256/384, EdDSA): --key names a private key file,
- * PEM PKCS#8 or a private JWK. The token is the only thing written to stdout.
+ * PEM PKCS#8 or a private JWK. The token is the only thing written to stdout. Minting is the
+ * issuer's `mintToken` (`edge-authenticator/issuer`), the one code path for every token.
  */
 
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { SecretEncoding } from "../src/apps/secret.ts";
-import { type HmacAlgorithm, isHmacAlgorithm } from "../src/token/algorithms.ts";
+import {
+  IssuerError,
+  isHmacAlgorithm,
+  JWS_ALGORITHMS,
+  type JwsAlgorithm,
+  type MintTokenOptions,
+  mintToken,
+  type SecretEncoding,
+  type SigningKeyInput,
+} from "../src/issuer/index.ts";
 import { readLocalRecord } from "./lib/local-kv.ts";
-import { mintAppToken, parseAlgorithm, parseDuration, type Signer } from "./lib/mint.ts";
 
 const USAGE = `usage: npm run -s token -- --app <appId> --user <id> [--exp 1h | --exp -5m | --exp none]
                       [--app-user <id>] [--customer <id>] [--claim name=value ...]
@@ -26,8 +34,19 @@ function encodingOf(value: unknown): SecretEncoding {
   throw new Error("--encoding must be base64 or utf8");
 }
 
+/** How the token is signed: what `mintToken` takes as `alg`, `key`, `secretEncoding`. */
+interface Signer {
+  readonly alg: JwsAlgorithm;
+  readonly key: SigningKeyInput;
+  readonly secretEncoding?: SecretEncoding;
+}
+
 /** The HMAC key for `alg`/`kid` from the app's record in local KV: one of `keys`, or `secret`. */
-async function signerFromLocalKv(appId: string, alg: string | undefined, kid: string | undefined) {
+async function signerFromLocalKv(
+  appId: string,
+  alg: JwsAlgorithm | undefined,
+  kid: string | undefined,
+): Promise<{ signer: Signer; kid?: string }> {
   const record = await readLocalRecord(appId);
   if (!record) throw new Error(`no app ${appId} in local KV; run npm start once, or pass --secret or --key`);
   const keys = Array.isArray(record.keys) ? (record.keys as Record<string, unknown>[]) : [];
@@ -39,20 +58,41 @@ async function signerFromLocalKv(appId: string, alg: string | undefined, kid: st
   );
   if (key) {
     const signer: Signer = {
-      alg: key.alg as HmacAlgorithm,
-      secret: key.secret as string,
-      encoding: encodingOf(key.secretEncoding),
+      alg: key.alg as JwsAlgorithm,
+      key: key.secret as string,
+      secretEncoding: encodingOf(key.secretEncoding),
     };
-    return { signer, kid: kid ?? (typeof key.kid === "string" ? key.kid : undefined) };
+    const keyKid = kid ?? (typeof key.kid === "string" ? key.kid : undefined);
+    return keyKid === undefined ? { signer } : { signer, kid: keyKid };
   }
   if (typeof record.secret === "string" && kid === undefined && (alg === undefined || alg === "HS256")) {
-    return { signer: { alg: "HS256", secret: record.secret, encoding: encodingOf(record.secretEncoding) } as Signer };
+    return { signer: { alg: "HS256", key: record.secret, secretEncoding: encodingOf(record.secretEncoding) } };
   }
   throw new Error(
     `app ${appId} has no HMAC key${kid ? ` with kid ${kid}` : ""}${alg ? ` for ${alg}` : ""}; ` +
       "public keys sign with --key <private key file>",
   );
 }
+
+function parseAlgorithm(text: string): JwsAlgorithm {
+  if (!(JWS_ALGORITHMS as readonly string[]).includes(text)) {
+    throw new Error(`--alg must be one of ${JWS_ALGORITHMS.join(", ")}`);
+  }
+  return text as JwsAlgorithm;
+}
+
+/** The command-line flag for each option of `mintToken`, for its error messages. */
+const FLAGS: Readonly<Record<string, string>> = {
+  appId: "--app",
+  userId: "--user",
+  appUserId: "--app-user",
+  customerId: "--customer",
+  claims: "--claim",
+  expiresIn: "--exp",
+  alg: "--alg",
+  kid: "--kid",
+  secretEncoding: "--encoding",
+};
 
 /**
  * The arguments, with `--exp -5m` read as `--exp=-5m`: `parseArgs` takes a value that starts with
@@ -94,16 +134,18 @@ async function main(): Promise<void> {
     return;
   }
   const appId = values.app;
+  const user = {
+    ...(values.user ? { userId: values.user } : {}),
+    ...(values["app-user"] ? { appUserId: values["app-user"] } : {}),
+    ...(values.customer ? { customerId: values.customer } : {}),
+  };
   const claims: Record<string, unknown> = {};
-  if (values.user) claims.userId = values.user;
-  if (values["app-user"]) claims.appUserId = values["app-user"];
-  if (values.customer) claims.customerId = values.customer;
   for (const pair of values.claim ?? []) {
     const equals = pair.indexOf("=");
     if (equals < 1) throw new Error(`--claim must be name=value, not ${pair}`);
     claims[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
-  if (!appId || Object.keys(claims).length === 0) {
+  if (!appId || Object.keys(user).length + Object.keys(claims).length === 0) {
     throw new Error(`--app and one of --user, --app-user, --customer, --claim are required\n${USAGE}`);
   }
   const alg = values.alg === undefined ? undefined : parseAlgorithm(values.alg);
@@ -113,18 +155,31 @@ async function main(): Promise<void> {
   let kid = values.kid;
   if (values.key !== undefined) {
     if (alg === undefined || isHmacAlgorithm(alg)) throw new Error("--key needs --alg, a public-key algorithm");
-    signer = { alg, privateKey: readFileSync(values.key, "utf8") };
+    signer = { alg, key: readFileSync(values.key, "utf8") };
   } else if (values.secret !== undefined) {
     const hmac = alg ?? "HS256";
     if (!isHmacAlgorithm(hmac)) throw new Error(`${hmac} signs with a private key: pass --key <file>`);
-    signer = { alg: hmac, secret: values.secret, encoding: encodingOf(values.encoding) };
+    signer = { alg: hmac, key: values.secret, secretEncoding: encodingOf(values.encoding) };
   } else {
     if (alg !== undefined && !isHmacAlgorithm(alg))
       throw new Error(`${alg} signs with a private key: pass --key <file>`);
     ({ signer, kid } = await signerFromLocalKv(appId, alg, kid));
   }
-  const lifetimeSeconds = values.exp === "none" ? null : parseDuration(values.exp);
-  console.log(await mintAppToken({ appId, claims, lifetimeSeconds, ...(kid === undefined ? {} : { kid }) }, signer));
+  const options = {
+    appId,
+    ...user,
+    ...(Object.keys(claims).length > 0 ? { claims } : {}),
+    ...signer,
+    ...(kid === undefined ? {} : { kid }),
+    expiresIn: values.exp === "none" ? null : values.exp,
+  } as MintTokenOptions;
+  try {
+    console.log(await mintToken(options));
+  } catch (error) {
+    if (!(error instanceof IssuerError)) throw error;
+    const flag = error.option === "key" ? (values.key === undefined ? "--secret" : "--key") : FLAGS[error.option];
+    throw new Error(flag === undefined ? error.message : `${flag}: ${error.message}`);
+  }
 }
 
 main().catch((error: unknown) => {

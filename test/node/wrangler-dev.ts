@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { mintAppToken } from "../../scripts/lib/mint.ts";
+import { mintToken } from "../../src/issuer/index.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -75,10 +75,7 @@ async function createApp(base: string, appId: string): Promise<string> {
     body: JSON.stringify({ jwtEnabled: true, secret: SECRET }),
   });
   assert.ok(res.status === 201 || res.status === 200, `creating ${appId}: ${res.status}`);
-  return mintAppToken(
-    { appId, claims: { userId: "u-1" }, lifetimeSeconds: 600 },
-    { alg: "HS256", secret: SECRET, encoding: "base64" },
-  );
+  return mintToken({ appId, userId: "u-1", key: SECRET, expiresIn: "10m" });
 }
 
 describe("plain wrangler dev, no origin configured", () => {
