@@ -9,6 +9,7 @@
 
 import { Hono } from "hono";
 import { registerAdminRoutes } from "./admin/routes.ts";
+import { JwksCache } from "./apps/jwks.ts";
 import { AppRegistry } from "./apps/registry.ts";
 import { AppStore } from "./apps/store.ts";
 import type { Env, GatewayConfig } from "./config.ts";
@@ -18,6 +19,8 @@ import { VerifiedTokenCache } from "./gateway/token-cache.ts";
 import { type GatewayDeps, missingOrigin } from "./gateway/verdict.ts";
 import { rawTarget, routePath } from "./lib/raw-target.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
+import type { AppMetrics } from "./metrics/app-metrics.ts";
+import { DecisionRecorder } from "./metrics/recorder.ts";
 
 export interface AppDeps extends GatewayDeps {
   readonly registry: AppRegistry;
@@ -70,6 +73,7 @@ function createApiApp(deps: AppDeps): Hono<{ Bindings: Env }> {
     registry: deps.registry,
     store: deps.store,
     now: deps.now,
+    gateway: deps,
   });
   app.notFound((c) => renderError(new GatewayError("NOT_FOUND"), c.req.method));
   app.onError((error, c) => renderError(error, c.req.method));
@@ -94,7 +98,7 @@ export function createGateway(deps: AppDeps): Gateway {
         return api.fetch(request, env, ctx);
       }
       try {
-        return await handleSdkRequest(request, target, deps);
+        return await handleSdkRequest(request, target, deps, ctx);
       } catch (error) {
         // A fault, not a verdict: answered, never forwarded.
         return renderError(error, request.method);
@@ -106,16 +110,38 @@ export function createGateway(deps: AppDeps): Gateway {
 /** One store, token cache and gateway per validated configuration, kept for the isolate's life. */
 const gateways = new WeakMap<GatewayConfig, Gateway>();
 
+/** The decision counter of one gateway: batches to each app's `AppMetrics`; `null` without the binding. */
+function decisionRecorder(config: GatewayConfig, env: Env, now: () => number): DecisionRecorder | null {
+  if (env.METRICS === undefined) return null;
+  const namespace = env.METRICS as DurableObjectNamespace<AppMetrics>;
+  return new DecisionRecorder({
+    sink: (app, rows) => namespace.get(namespace.idFromName(app)).add(rows),
+    now,
+    flushMs: config.metricsFlushMs,
+    analytics: env.DECISIONS,
+  });
+}
+
 export function gatewayFor(config: GatewayConfig, env: Env): Gateway {
   let gateway = gateways.get(config);
   if (!gateway) {
+    const now = () => Date.now();
     gateway = createGateway({
       config,
       store: new AppStore(env.APPS, { ttlMs: config.configCacheTtlMs }),
       tokens: new VerifiedTokenCache(),
       registry: new AppRegistry(env.APPS),
       // Read at each call (not `Date.now` itself), so tests that fake the clock reach it.
-      now: () => Date.now(),
+      now,
+      metrics: decisionRecorder(config, env, now),
+      jwks: new JwksCache({
+        // Read at each call, so tests that replace `fetch` reach it.
+        fetch: (request) => fetch(request),
+        cache: typeof caches === "undefined" ? null : caches.default,
+        now,
+        allowHttp: config.allowHttpJwks,
+      }),
+      limiter: env.FAILURE_LIMITER ?? null,
     });
     gateways.set(config, gateway);
   }

@@ -23,6 +23,17 @@ interface EnvSettings {
   MAX_BODY_BYTES?: string | number;
   CONFIG_CACHE_TTL_SECONDS?: string | number;
   ORIGIN_TIMEOUT_MS?: string | number;
+  /** The admin console's files (`[assets]` in wrangler.toml); without them the console is 404. */
+  ASSETS?: Fetcher;
+  METRICS_FLUSH_MS?: string | number;
+  /** `"true"`: a `jwksUri` may be plain http on localhost (local development and tests). */
+  ALLOW_HTTP_JWKS?: string | boolean;
+  /** Decision counts, a Durable Object per app (`AppMetrics`); none: nothing is counted. */
+  METRICS?: DurableObjectNamespace;
+  /** One Analytics Engine data point per decision; none: skipped. */
+  DECISIONS?: AnalyticsEngineDataset;
+  /** The Rate Limiting binding for refusals; none: no throttling. */
+  FAILURE_LIMITER?: RateLimit;
 }
 
 export interface OriginUrl {
@@ -53,12 +64,19 @@ export interface GatewayConfig {
   readonly maxBodyBytes: number;
   readonly configCacheTtlMs: number;
   readonly originTimeoutMs: number;
+  /** The longest a decision waits in an isolate's batch before it is sent to its app's counts. */
+  readonly metricsFlushMs: number;
+  /** `ALLOW_HTTP_JWKS`: a `jwksUri` may be `http:` on localhost or 127.0.0.1. */
+  readonly allowHttpJwks: boolean;
 }
 
 export const DEFAULT_ADMIN_PREFIX = "/admin";
 export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 export const DEFAULT_CONFIG_CACHE_TTL_SECONDS = 60;
 export const DEFAULT_ORIGIN_TIMEOUT_MS = 30_000;
+export const DEFAULT_METRICS_FLUSH_MS = 5_000;
+/** Counts are exact within 10 s of a decision: the documented delay. */
+const MAX_METRICS_FLUSH_MS = 10_000;
 /** Workers accept request bodies of up to 100 MB on every plan; inspecting more is pointless. */
 const MAX_BODY_BYTES_LIMIT = 100 * 1_048_576;
 const MAX_CONFIG_CACHE_TTL_SECONDS = 86_400;
@@ -125,6 +143,14 @@ export function parseConfig(env: Env): GatewayConfig {
       DEFAULT_ORIGIN_TIMEOUT_MS,
       1,
       MAX_ORIGIN_TIMEOUT_MS,
+    ),
+    allowHttpJwks: parseBoolean("ALLOW_HTTP_JWKS", env.ALLOW_HTTP_JWKS, false),
+    metricsFlushMs: parseInteger(
+      "METRICS_FLUSH_MS",
+      env.METRICS_FLUSH_MS,
+      DEFAULT_METRICS_FLUSH_MS,
+      1,
+      MAX_METRICS_FLUSH_MS,
     ),
   };
 }

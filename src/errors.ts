@@ -34,6 +34,7 @@ export type ErrorKind =
   | "ADMIN_DISABLED"
   | "ORIGIN_TIMEOUT"
   | "LOOP_DETECTED"
+  | "TOO_MANY_FAILURES"
   | "INTERNAL_ERROR";
 
 interface CatalogueEntry {
@@ -81,6 +82,11 @@ export const ERROR_CATALOGUE: Readonly<Record<ErrorKind, CatalogueEntry>> = {
   CONFIG_UNAVAILABLE: { httpStatus: 503, code: "CONFIG_UNAVAILABLE", status: "App configuration unavailable" },
   ADMIN_DISABLED: { httpStatus: 503, code: "ADMIN_DISABLED", status: "Admin API disabled" },
   ORIGIN_TIMEOUT: { httpStatus: 504, code: "ORIGIN_TIMEOUT", status: "Origin did not answer in time" },
+  TOO_MANY_FAILURES: {
+    httpStatus: 429,
+    code: "TOO_MANY_FAILURES",
+    status: "Too many refused requests from this client; retry later",
+  },
   LOOP_DETECTED: {
     httpStatus: 508,
     code: "LOOP_DETECTED",
@@ -108,6 +114,10 @@ export const REFUSAL_DETAILS = {
   app_unknown: ["APP_NOT_FOUND", "no record for this appId (a typo in the SDK setup, or a deleted app)"],
   kv_unavailable: ["CONFIG_UNAVAILABLE", "Workers KV did not answer the record read"],
   record_invalid: ["CONFIG_UNAVAILABLE", "the stored record breaks the record rules (GET it: its `problems` say why)"],
+  jwks_unavailable: [
+    "CONFIG_UNAVAILABLE",
+    "the app's jwksUri never answered a usable JWKS (provider down, garbage, too large)",
+  ],
   authorization_missing: ["TOKEN_NOT_AVAILABLE", "no Authorization header (or an empty one)"],
   scheme_not_bearer: ["TOKEN_NOT_AVAILABLE", "Authorization uses another scheme, or `Bearer` without a token"],
   credential_list: ["MALFORMED", "two credentials: two Authorization headers, or a `,` in one"],

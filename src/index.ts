@@ -5,6 +5,9 @@ import { ConfigError, type Env, loadConfig } from "./config.ts";
 import { errorResponse, GatewayError } from "./errors.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
 
+/** The Durable Object class of decision counts (wrangler.toml `[[durable_objects.bindings]]`). */
+export { AppMetrics } from "./metrics/app-metrics.ts";
+
 export default {
   fetch(request, env, ctx) {
     let config: ReturnType<typeof loadConfig>;

@@ -4,8 +4,11 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { base64url, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI, SignJWT } from "jose";
 import { afterEach, beforeEach, expect } from "vitest";
+import { APP_ID_PATTERN } from "../src/apps/kv-keys.ts";
 import { GatewayError } from "../src/errors.ts";
+import { matchAppId } from "../src/gateway/routes.ts";
 import worker from "../src/index.ts";
+import { rawTarget } from "../src/lib/raw-target.ts";
 import { checkHeader } from "../src/token/jws.ts";
 import { keyring } from "../src/token/keys.ts";
 import { type VerifiedJws, verifyJws } from "../src/token/verify.ts";
@@ -135,6 +138,58 @@ export function useOriginRecorder(): void {
 /** Calls the Worker through its default export, as a client would. */
 export function gateway(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${GATEWAY}${path}`, init));
+}
+
+/** How many requests `gatewayAndDebugger` also put to the debugger (a test can check it ran). */
+export const twinRuns = { count: 0 };
+
+/**
+ * Calls the Worker as `gateway` does, then, for an SDK request the token debugger can express (a
+ * bearer token or none, a path naming a valid appId, no preflight), asks
+ * `POST /admin/apps/{appId}/verify` for its verdict on the same token, path, query and body, and
+ * asserts it equals what the gateway did: the same status, code and reason, and for a forwarded
+ * request the same `x-auth-*` headers the origin received. Returns the gateway's answer unread.
+ */
+export async function gatewayAndDebugger(path: string, init: RequestInit = {}): Promise<Response> {
+  const request = new Request(`${GATEWAY}${path}`, init);
+  const bodyText = request.body === null ? undefined : await request.clone().text();
+  const res = await exports.default.fetch(request);
+  const target = rawTarget(request.url);
+  const appId = matchAppId(target.path, null);
+  const authorization = request.headers.get("authorization");
+  const token = authorization === null ? "" : /^Bearer (\S*)$/.exec(authorization)?.[1];
+  if (appId === undefined || !APP_ID_PATTERN.test(appId) || request.method === "OPTIONS" || token === undefined) {
+    return res;
+  }
+  if (request.headers.has("cdn-loop") || request.headers.has("content-encoding")) return res;
+  twinRuns.count += 1;
+  const contentType = request.headers.get("content-type");
+  const verdict = await admin(`/apps/${appId}/verify`, {
+    method: "POST",
+    body: JSON.stringify({
+      token,
+      path: target.path,
+      ...(target.query ? { query: target.query } : {}),
+      ...(contentType === null ? {} : { contentType }),
+      ...(bodyText === undefined ? {} : { body: bodyText }),
+    }),
+  });
+  const answer = (await verdict.json()) as Record<string, unknown>;
+  if (res.status === 200 && originCalls.length > 0) {
+    const forwarded = originCalls.at(-1)?.headers ?? {};
+    const identity = Object.fromEntries(Object.entries(forwarded).filter(([name]) => name.startsWith("x-auth-")));
+    expect(answer).toMatchObject({ httpStatus: 200, forwarded: true, headers: identity });
+  } else {
+    const body = (await res.clone().json()) as { code: string; reason?: string };
+    // An unknown app is the admin API's 404 too.
+    const expected = verdict.status === 200 ? { httpStatus: res.status, code: body.code } : { code: body.code };
+    expect({ ...answer, answeredWith: verdict.status === 200 ? res.status : verdict.status }).toMatchObject({
+      answeredWith: res.status,
+      ...expected,
+      ...(body.reason === undefined ? {} : { reason: body.reason }),
+    });
+  }
+  return res;
 }
 
 /** Calls with `Authorization: Bearer <token>`. */

@@ -27,18 +27,20 @@ function cursorKey(adminToken: string): Promise<CryptoKey> {
   return cached.key;
 }
 
-async function mac(kvCursor: string, adminToken: string): Promise<Uint8Array> {
-  const signature = await crypto.subtle.sign("HMAC", await cursorKey(adminToken), encoder.encode(kvCursor));
+/** The MAC of a cursor, bound to the listing's appId prefix: a cursor goes on the listing it came from. */
+async function mac(kvCursor: string, prefix: string, adminToken: string): Promise<Uint8Array> {
+  const message = encoder.encode(`${prefix}\n${kvCursor}`);
+  const signature = await crypto.subtle.sign("HMAC", await cursorKey(adminToken), message);
   return new Uint8Array(signature, 0, MAC_BYTES);
 }
 
 /** `base64url(kvCursor).base64url(mac)`: opaque to the client, checkable here. */
-export async function sealCursor(kvCursor: string, adminToken: string): Promise<string> {
-  return `${base64url(encoder.encode(kvCursor))}.${base64url(await mac(kvCursor, adminToken))}`;
+export async function sealCursor(kvCursor: string, prefix: string, adminToken: string): Promise<string> {
+  return `${base64url(encoder.encode(kvCursor))}.${base64url(await mac(kvCursor, prefix, adminToken))}`;
 }
 
-/** KV's cursor inside `cursor`, or `null` when this API did not issue it. */
-export async function openCursor(cursor: string, adminToken: string): Promise<string | null> {
+/** KV's cursor inside `cursor`, or `null` when this API did not issue it for this prefix. */
+export async function openCursor(cursor: string, prefix: string, adminToken: string): Promise<string | null> {
   const dot = cursor.indexOf(".");
   if (dot < 1) return null;
   const inner = decodeBase64url(cursor.slice(0, dot));
@@ -50,6 +52,6 @@ export async function openCursor(cursor: string, adminToken: string): Promise<st
   } catch {
     return null;
   }
-  const expected = await mac(kvCursor, adminToken);
+  const expected = await mac(kvCursor, prefix, adminToken);
   return crypto.subtle.timingSafeEqual(expected, presented) ? kvCursor : null;
 }

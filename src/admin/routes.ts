@@ -8,17 +8,41 @@
 
 import type { Hono } from "hono";
 import { recordWarnings, type StoredRecord, validateRecord } from "../apps/checks.ts";
+import { jwksUriProblem } from "../apps/jwks.ts";
 import { addKey, type Change, mergePatch, removeKey, replaceRecord } from "../apps/key-ops.ts";
 import type { AppRegistry } from "../apps/registry.ts";
-import type { AppRecord, FieldError } from "../apps/schema.ts";
+import { type AppRecord, DEFAULT_CLOCK_TOLERANCE_SECONDS, type FieldError } from "../apps/schema.ts";
 import type { AppStore } from "../apps/store.ts";
-import { type AppView, appView, fingerprintKeys, type KeyFingerprints, repeatedKey, storedView } from "../apps/view.ts";
+import {
+  type AppView,
+  appView,
+  fingerprintKeys,
+  type JwksView,
+  jwksView,
+  type KeyFingerprints,
+  repeatedKey,
+  storedView,
+} from "../apps/view.ts";
 import { GatewayError, jsonResponse } from "../errors.ts";
+import type { GatewayDeps } from "../gateway/verdict.ts";
 import { rawTarget, routePath } from "../lib/raw-target.ts";
 import { logEvent } from "../log.ts";
+import type { AppMetrics } from "../metrics/app-metrics.ts";
+import type { Stats } from "../metrics/counts.ts";
 import { adminAuth } from "./auth.ts";
+import { registerConsole } from "./console.ts";
 import { openCursor, sealCursor } from "./cursor.ts";
-import { CURSOR_ERROR, checkAppId, invalidRequest, parseListQuery, readKeyBody, readRecordBody } from "./schema.ts";
+import { debugToken } from "./debugger.ts";
+import {
+  CURSOR_ERROR,
+  checkAppId,
+  invalidRequest,
+  parseListQuery,
+  parseStatsQuery,
+  readKeyBody,
+  readRecordBody,
+  readVerifyBody,
+} from "./schema.ts";
 
 export interface AdminDeps {
   readonly prefix: string;
@@ -26,9 +50,11 @@ export interface AdminDeps {
   readonly store: AppStore;
   /** Milliseconds since the epoch. */
   readonly now: () => number;
+  /** The gateway's own pipeline, for the token debugger. */
+  readonly gateway: GatewayDeps;
 }
 
-type AdminEnv = { Bindings: { ADMIN_TOKEN?: string } };
+type AdminEnv = { Bindings: { ADMIN_TOKEN?: string; ASSETS?: Fetcher; METRICS?: DurableObjectNamespace } };
 
 type Action = "create" | "replace" | "patch" | "add_key" | "remove_key";
 
@@ -51,6 +77,24 @@ function changed(change: Change): AppRecord {
   return change.record;
 }
 
+/** What a write is checked against besides the record: the Worker's settings and where it runs. */
+interface WriteContext {
+  readonly allowHttpJwks: boolean;
+  /** The admin request's URL: a `jwksUri` on this host would fetch keys from the gateway itself. */
+  readonly requestUrl: string;
+}
+
+/**
+ * The rules of a `jwksUri` that depend on the deployment: plain http only on localhost with
+ * `ALLOW_HTTP_JWKS=true`, and never this gateway's own host (it would fetch its keys from itself).
+ */
+function jwksUriRule(uri: string | undefined, { allowHttpJwks, requestUrl }: WriteContext): string | null {
+  if (uri === undefined) return null;
+  const problem = jwksUriProblem(uri, allowHttpJwks);
+  if (problem !== null) return problem;
+  return new URL(uri).host === new URL(requestUrl).host ? "must not point at this gateway" : null;
+}
+
 /**
  * A record about to be written, checked in full (schema, rules across fields, every key
  * imported, no key twice): its fingerprints, or `400` naming each broken rule. Adding a key the
@@ -59,9 +103,12 @@ function changed(change: Change): AppRecord {
 async function checkedForWrite(
   record: AppRecord,
   action: Action,
+  context: WriteContext,
 ): Promise<{ record: AppRecord; prints: KeyFingerprints }> {
   const validated = validateRecord(record);
   if ("errors" in validated) throw invalidRequest(validated.errors);
+  const jwksProblem = jwksUriRule(validated.record.jwksUri, context);
+  if (jwksProblem !== null) throw invalidRequest([{ path: "jwksUri", message: jwksProblem }]);
   const { prints, problems } = await fingerprintKeys(validated.record);
   if (problems.length > 0) throw invalidRequest(problems);
   const repeated = repeatedKey(prints);
@@ -133,8 +180,11 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
    * Writes a record, then forgets the cached entry and logs the audit line. Returns the view, and
    * the record's `warnings` when it has any (a write's answer shows them; KV metadata does not).
    */
-  async function write(action: Action, appId: string, record: AppRecord): Promise<AppView> {
-    const checked = await checkedForWrite(record, action);
+  async function write(action: Action, appId: string, record: AppRecord, requestUrl: string): Promise<AppView> {
+    const checked = await checkedForWrite(record, action, {
+      allowHttpJwks: deps.gateway.config.allowHttpJwks,
+      requestUrl,
+    });
     const view = appView(appId, checked.record, checked.prints);
     await registry.put(appId, checked.record, view);
     store.invalidate(appId);
@@ -149,20 +199,23 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     return warnings.length > 0 ? { ...view, warnings } : view;
   }
 
+  // The console's files need no credential (they hold no data); everything else does.
+  registerConsole(app, prefix);
+
   // The credential is checked before routing: an unknown admin path without it is 401 too.
   app.use(prefix, adminAuth());
   app.use(`${prefix}/*`, adminAuth());
 
   app.get(`${prefix}/apps`, async function listApps(c) {
-    const { limit, cursor } = parseListQuery(new URLSearchParams(rawTarget(c.req.url).query));
+    const { limit, cursor, prefix: appIdPrefix } = parseListQuery(new URLSearchParams(rawTarget(c.req.url).query));
     // The admin credential has been checked, so ADMIN_TOKEN is set (it keys the cursors).
     const adminToken = c.env.ADMIN_TOKEN as string;
-    const kvCursor = cursor === undefined ? undefined : await openCursor(cursor, adminToken);
+    const kvCursor = cursor === undefined ? undefined : await openCursor(cursor, appIdPrefix, adminToken);
     if (kvCursor === null) throw invalidRequest([CURSOR_ERROR]);
-    const page = await registry.list(limit, kvCursor);
+    const page = await registry.list(limit, kvCursor, appIdPrefix);
     return jsonResponse({
       apps: page.apps,
-      cursor: page.cursor === null ? null : await sealCursor(page.cursor, adminToken),
+      cursor: page.cursor === null ? null : await sealCursor(page.cursor, appIdPrefix, adminToken),
     });
   });
   app.all(`${prefix}/apps`, notAllowed);
@@ -175,6 +228,7 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
       stored ? "replace" : "create",
       appId,
       replaceRecord(stored?.record ?? null, fields, now()),
+      c.req.url,
     );
     return jsonResponse(view, stored ? 200 : 201);
   });
@@ -183,14 +237,18 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     const appId = appIdOf(c.req.url);
     const fields = await readRecordBody(c.req.raw);
     const stored = await existing(appId);
-    return jsonResponse(await write("patch", appId, mergePatch(stored.raw as AppRecord, fields, now())));
+    return jsonResponse(await write("patch", appId, mergePatch(stored.raw as AppRecord, fields, now()), c.req.url));
   });
 
   // A read shows a stored record that breaks the rules too, with its `problems`, so the operator
   // can see and fix it (the gateway answers 503 for its app meanwhile).
   app.get(appPath, async function getApp(c) {
     const appId = appIdOf(c.req.url);
-    return jsonResponse(await storedView(appId, await existing(appId)));
+    const stored = await existing(appId);
+    const view = await storedView(appId, stored);
+    const { jwksUri } = stored.record;
+    if (jwksUri === undefined) return jsonResponse(view);
+    return jsonResponse({ ...view, jwks: await currentJwks(appId, jwksUri) });
   });
 
   app.delete(appPath, async function deleteApp(c) {
@@ -212,7 +270,7 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     // The record is checked (the new key imported) once, in `write`; its errors name the
     // posted key's own members (`publicKey`, not `keys.1.publicKey`).
     const index = (record.keys?.length ?? 1) - 1;
-    const view = await relativeErrors(`keys.${index}`, () => write("add_key", appId, record));
+    const view = await relativeErrors(`keys.${index}`, () => write("add_key", appId, record, c.req.url));
     return jsonResponse(view, 201);
   });
   app.all(`${appPath}/keys`, notAllowed);
@@ -224,9 +282,71 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     // Keys without a kid are named by fingerprint; a record that breaks the rules still has some.
     const { prints } = await fingerprintKeys(stored.record);
     const record = changed(removeKey(stored.raw as AppRecord, name, prints, now()));
-    return jsonResponse(await write("remove_key", appId, record));
+    return jsonResponse(await write("remove_key", appId, record, c.req.url));
   });
   app.all(`${appPath}/keys/:kid`, notAllowed);
+
+  // The token debugger: the gateway's verdict for a token, never forwarded, never logged.
+  app.post(`${appPath}/verify`, async function verifyToken(c) {
+    const appId = appIdOf(c.req.url);
+    const input = await readVerifyBody(c.req.raw);
+    const stored = await existing(appId);
+    const { prints } = await fingerprintKeys(stored.record);
+    const clockToleranceSeconds = stored.checked?.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+    return jsonResponse(await debugToken(appId, input, { deps: deps.gateway, prints, clockToleranceSeconds }));
+  });
+  app.all(`${appPath}/verify`, notAllowed);
+
+  /** The JWKS this isolate holds for the app (loading it when it has none), or why there is none. */
+  async function currentJwks(appId: string, uri: string): Promise<JwksView> {
+    const jwks = deps.gateway.jwks;
+    const set = await jwks?.keys(appId, uri).catch(() => null);
+    return set ? jwksView(set, deps.now()) : { error: "unavailable" };
+  }
+
+  // The app's JWKS fetched from the provider now: after a rotation, or to check a new jwksUri.
+  app.post(`${appPath}/jwks/refresh`, async function refreshJwks(c) {
+    const appId = appIdOf(c.req.url);
+    const { jwksUri } = (await existing(appId)).record;
+    if (jwksUri === undefined) throw conflict("The app has no jwksUri");
+    const started = deps.now();
+    const set = await deps.gateway.jwks?.refresh(appId, jwksUri).catch(() => null);
+    if (!set) {
+      throw new GatewayError("CONFIG_UNAVAILABLE", { status: "JWKS unavailable: the provider gave no usable set" });
+    }
+    // A failed fetch still answers the set held before (stale-if-error): `refreshed` says which.
+    return jsonResponse({ appId, jwksUri, refreshed: set.fetchedAt >= started, ...jwksView(set, deps.now()) });
+  });
+  app.all(`${appPath}/jwks/refresh`, notAllowed);
+
+  // Decision counts by outcome, reason and detail, from the app's AppMetrics object.
+  app.get(`${appPath}/stats`, async function appStats(c) {
+    const appId = appIdOf(c.req.url);
+    const window = parseStatsQuery(new URLSearchParams(rawTarget(c.req.url).query));
+    await existing(appId);
+    if (c.env.METRICS === undefined) {
+      throw new GatewayError("CONFIG_UNAVAILABLE", { status: "Metrics are not configured (no METRICS binding)" });
+    }
+    const namespace = c.env.METRICS as DurableObjectNamespace<AppMetrics>;
+    let stats: Stats;
+    try {
+      stats = await namespace.get(namespace.idFromName(appId)).stats(window, deps.now());
+    } catch {
+      throw new GatewayError("CONFIG_UNAVAILABLE", { status: "Metrics unavailable" });
+    }
+    return jsonResponse({ appId, ...stats });
+  });
+  app.all(`${appPath}/stats`, notAllowed);
+
+  // The OpenAPI 3.1 document of these routes, built from their schemas into the console's assets
+  // (scripts/lib/openapi.ts), served with this deployment's prefix as its server.
+  app.get(`${prefix}/openapi.json`, async function openApi(c) {
+    const file = await c.env.ASSETS?.fetch(new URL("/openapi.json", c.req.url));
+    if (file === undefined || !file.ok) throw new GatewayError("NOT_FOUND");
+    const document = (await file.json()) as Record<string, unknown>;
+    return jsonResponse({ ...document, servers: [{ url: prefix }] });
+  });
+  app.all(`${prefix}/openapi.json`, notAllowed);
 
   // Every other path under the prefix ends here: it must never fall through to the SDK routes.
   app.all(prefix, notFound);

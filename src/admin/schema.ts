@@ -17,6 +17,7 @@ import {
 import { GatewayError } from "../errors.ts";
 import { readBodyCapped } from "../lib/body.ts";
 import { decodeUtf8Strict, parseJson, scanJson } from "../lib/json.ts";
+import { type StatsWindow, WINDOWS } from "../metrics/counts.ts";
 
 /** An app record is a few hundred bytes; anything near this is not one. */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
@@ -65,10 +66,76 @@ export async function readKeyBody(request: Request): Promise<KeyRecord> {
   return parseBody(KEY_SCHEMA, await readJsonBody(request));
 }
 
+/** Longer than any token the gateway reads (8192 characters), so an oversized one gets its verdict. */
+const MAX_DEBUG_TOKEN_CHARS = 16_384;
+/** A request body to judge (the gateway's `MAX_BODY_BYTES` still applies to it). */
+const MAX_DEBUG_BODY_CHARS = 60_000;
+/** Visible ASCII: a path or query as an SDK sends it, percent-encoded. */
+const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
+
+/** The body of `POST …/verify`: the token, and the parts of the SDK's request to judge with it. */
+export const VERIFY_REQUEST = v.strictObject(
+  {
+    token: v.pipe(
+      v.string("must be a string"),
+      v.maxLength(MAX_DEBUG_TOKEN_CHARS, `must be at most ${MAX_DEBUG_TOKEN_CHARS} characters`),
+    ),
+    path: v.optional(
+      v.pipe(
+        v.string("must be a string"),
+        v.startsWith("/", "must start with /"),
+        v.regex(VISIBLE_ASCII, "must be visible ASCII (percent-encode the rest)"),
+        v.maxLength(2048, "must be at most 2048 characters"),
+      ),
+    ),
+    query: v.optional(
+      v.pipe(
+        v.string("must be a string"),
+        v.regex(VISIBLE_ASCII, "must be visible ASCII without the ? (percent-encode the rest)"),
+        v.maxLength(2048, "must be at most 2048 characters"),
+      ),
+    ),
+    contentType: v.optional(v.pipe(v.string("must be a string"), v.maxLength(256, "must be at most 256 characters"))),
+    body: v.optional(
+      v.pipe(
+        v.string("must be a string"),
+        v.maxLength(MAX_DEBUG_BODY_CHARS, `must be at most ${MAX_DEBUG_BODY_CHARS} characters`),
+      ),
+    ),
+  },
+  "must be a JSON object with token, and optionally path, query, contentType and body",
+);
+export type VerifyRequest = v.InferOutput<typeof VERIFY_REQUEST>;
+
+/** The body of `POST …/verify`: the token debugger's request. */
+export async function readVerifyBody(request: Request): Promise<VerifyRequest> {
+  return parseBody(VERIFY_REQUEST, await readJsonBody(request));
+}
+
+/** `?window=1h|24h|7d` of `GET …/stats` (default `1h`). */
+export function parseStatsQuery(query: URLSearchParams): StatsWindow {
+  const errors: FieldError[] = [];
+  let window: StatsWindow = "1h";
+  for (const name of new Set(query.keys())) {
+    const values = query.getAll(name);
+    if (values.length > 1) errors.push({ path: name, message: "must be given once" });
+    else if (name !== "window") errors.push({ path: name, message: "is not a stats parameter" });
+    else if (Object.hasOwn(WINDOWS, values[0] as string)) window = values[0] as StatsWindow;
+    else errors.push({ path: "window", message: 'must be "1h", "24h" or "7d"' });
+  }
+  if (errors.length > 0) throw invalidRequest(errors);
+  return window;
+}
+
 export interface ListQuery {
   readonly limit: number;
   readonly cursor: string | undefined;
+  /** Only appIds that start with this (the console's search). */
+  readonly prefix: string;
 }
+
+/** The start of an appId: the characters an appId may hold, first one included. */
+const APP_ID_PREFIX = /^([A-Za-z0-9][A-Za-z0-9._-]{0,127})?$/;
 
 /** A cursor this API issues is base64url, a `.`, and base64url (`sealCursor`). */
 const CURSOR_SHAPE = /^[A-Za-z0-9_-]{1,2048}\.[A-Za-z0-9_-]{22}$/;
@@ -79,6 +146,7 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
   const errors: FieldError[] = [];
   let limit = DEFAULT_LIST_LIMIT;
   let cursor: string | undefined;
+  let prefix = "";
   for (const name of new Set(query.keys())) {
     const values = query.getAll(name);
     const value = values[0] as string;
@@ -89,8 +157,11 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
     } else if (name === "cursor") {
       if (CURSOR_SHAPE.test(value)) cursor = value;
       else errors.push(CURSOR_ERROR);
+    } else if (name === "prefix") {
+      if (APP_ID_PREFIX.test(value)) prefix = value;
+      else errors.push({ path: "prefix", message: "must be the start of an appId: A-Z a-z 0-9 . _ -" });
     } else errors.push({ path: name, message: "is not a list parameter" });
   }
   if (errors.length > 0) throw invalidRequest(errors);
-  return { limit, cursor };
+  return { limit, cursor, prefix };
 }

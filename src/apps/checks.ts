@@ -73,6 +73,8 @@ export interface CheckedAppRecord {
   readonly enforcement: Enforcement;
   /** Every key the app verifies with: the v1 `secret` first (HS256, no kid), then `keys`. */
   readonly keys: readonly CheckedKey[];
+  /** The provider's JWKS the app also verifies with, or `null`. */
+  readonly jwksUri: string | null;
   readonly clockToleranceSeconds: number;
   readonly policy: TokenPolicy;
 }
@@ -154,12 +156,17 @@ export function checkRecord(record: AppRecord): Checked<CheckedAppRecord> {
       ],
     };
   }
-  // Either `secret` (v1) or `keys` gives the app its keys; the message names v1's field.
-  if (enforcement !== "off" && record.secret === undefined && record.keys === undefined) {
+  // `secret` (v1), `keys` or `jwksUri` gives the app its keys; the message names v1's field.
+  if (
+    enforcement !== "off" &&
+    record.secret === undefined &&
+    record.keys === undefined &&
+    record.jwksUri === undefined
+  ) {
     const message =
       record.enforcement === undefined
-        ? "is required when jwtEnabled is true (or give keys)"
-        : "is required when enforcement is report or enforce (or give keys)";
+        ? "is required when jwtEnabled is true (or give keys or jwksUri)"
+        : "is required when enforcement is report or enforce (or give keys or jwksUri)";
     return { errors: [{ path: "secret", message }] };
   }
   const keys: CheckedKey[] = [];
@@ -180,6 +187,7 @@ export function checkRecord(record: AppRecord): Checked<CheckedAppRecord> {
     record: {
       enforcement,
       keys,
+      jwksUri: record.jwksUri ?? null,
       clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
       policy: tokenPolicy(record),
     },

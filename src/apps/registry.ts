@@ -59,13 +59,15 @@ export class AppRegistry {
   }
 
   /**
-   * One page of views in appId order, from one KV `list`. The cursor is one the admin API issued
+   * One page of views in appId order (those starting with `appIdPrefix`), from one KV `list`.
+   * The cursor is one the admin API issued
    * (it is sealed), so a failure here is KV's: `503`.
    */
-  async list(limit: number, cursor: string | undefined): Promise<AppPage> {
+  async list(limit: number, cursor: string | undefined, appIdPrefix = ""): Promise<AppPage> {
     let page: KVNamespaceListResult<AppView, string>;
     try {
-      page = await this.#kv.list<AppView>({ prefix: APP_KEY_PREFIX, limit, ...(cursor ? { cursor } : {}) });
+      const prefix = `${APP_KEY_PREFIX}${appIdPrefix}`;
+      page = await this.#kv.list<AppView>({ prefix, limit, ...(cursor ? { cursor } : {}) });
     } catch {
       throw refusal("kv_unavailable");
     }

@@ -82,6 +82,22 @@ const DATE_TIME = v.pipe(
   ),
 );
 
+/** A provider's JWKS URL: long enough for any, short enough to log the host of. */
+export const MAX_JWKS_URI_CHARS = 2048;
+
+/**
+ * Whether `uri` has the form of a JWKS URL: absolute http(s), no credentials, no fragment. Whether
+ * plain http is allowed depends on the deployment (`jwksUriProblem`).
+ */
+export function isJwksUriForm(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return (url.protocol === "https:" || url.protocol === "http:") && !url.username && !url.password && !url.hash;
+  } catch {
+    return false;
+  }
+}
+
 /** An app verifies with at most this many keys, its v1 `secret` counted: one per rotation step. */
 export const MAX_KEYS = 3;
 /** A 4096-bit RSA key is about 800 characters of PEM; this leaves room and refuses anything else. */
@@ -177,6 +193,13 @@ export const WRITABLE_FIELDS = {
     ),
   ),
   tokensNotBefore: DATE_TIME,
+  jwksUri: v.pipe(
+    v.string("must be a string"),
+    v.maxLength(MAX_JWKS_URI_CHARS, `must be at most ${MAX_JWKS_URI_CHARS} characters`),
+    // Whether plain http is allowed (a local provider) depends on the Worker's ALLOW_HTTP_JWKS:
+    // the admin API and the fetch check that; here, the URL's form.
+    v.check(isJwksUriForm, "must be an absolute https URL without credentials"),
+  ),
   keys: v.pipe(
     v.array(KEY, "must be a list of keys"),
     v.minLength(1, "must list at least one key"),
@@ -207,6 +230,7 @@ const RECORD_FIELDS = {
   secretEncoding: v.optional(WRITABLE_FIELDS.secretEncoding),
   clockToleranceSeconds: v.optional(WRITABLE_FIELDS.clockToleranceSeconds),
   keys: v.optional(WRITABLE_FIELDS.keys),
+  jwksUri: v.optional(WRITABLE_FIELDS.jwksUri),
   issuer: v.optional(WRITABLE_FIELDS.issuer),
   audience: v.optional(WRITABLE_FIELDS.audience),
   requireExp: v.optional(WRITABLE_FIELDS.requireExp),

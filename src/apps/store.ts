@@ -23,8 +23,10 @@ export interface AppRecordSource {
 export interface ResolvedApp {
   readonly appId: string;
   readonly enforcement: Enforcement;
-  /** The imported keys; `null` only when the record has none (JWT off). */
+  /** The imported keys of `secret` and `keys`; `null` when the record has none (JWT off, or JWKS only). */
   readonly keyring: Keyring | null;
+  /** The provider's JWKS the app also verifies with (`JwksCache`), or `null`. */
+  readonly jwksUri: string | null;
   readonly clockToleranceSeconds: number;
   readonly policy: TokenPolicy;
 }
@@ -115,6 +117,7 @@ export class AppStore {
       appId,
       enforcement: checked.enforcement,
       keyring: imported.keyring,
+      jwksUri: checked.jwksUri,
       clockToleranceSeconds: checked.clockToleranceSeconds,
       policy: checked.policy,
     };

@@ -7,6 +7,7 @@
 import type { JwsAlgorithm } from "../token/algorithms.ts";
 import { importVerificationKey, type KeyMaterial, keyFingerprint } from "../token/keys.ts";
 import { type Enforcement, enforcementOf, keyMaterial, type StoredRecord, secretMaterial } from "./checks.ts";
+import type { JwksKeyView, JwksSet } from "./jwks.ts";
 import {
   type AppRecord,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
@@ -101,6 +102,10 @@ export interface AppView {
   readonly userClaims?: readonly string[];
   readonly requestBindings?: Readonly<Record<string, string>>;
   readonly keys?: readonly KeyView[];
+  /** The identity provider's JWKS the app also verifies with. */
+  readonly jwksUri?: string;
+  /** Only in a read's answer: the keys this isolate holds from `jwksUri`, or why it holds none. */
+  readonly jwks?: JwksView;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
   /** Only in a write's answer: what the record may still have wrong (`recordWarnings`). */
@@ -140,8 +145,31 @@ export function appView(appId: string, record: AppRecord, prints: KeyFingerprint
           })),
         }
       : {}),
+    ...(record.jwksUri !== undefined ? { jwksUri: record.jwksUri } : {}),
     createdAt: record.createdAt ?? null,
     updatedAt: record.updatedAt ?? null,
+  };
+}
+
+/** What the admin API shows of a loaded JWKS: its keys by kid, alg and fingerprint, and its times. */
+export type JwksView =
+  | {
+      readonly keys: readonly JwksKeyView[];
+      readonly fetchedAt: string;
+      readonly expiresAt: string;
+      /** Past `expiresAt`: served while the provider fails (up to 24 hours). */
+      readonly stale: boolean;
+      readonly skipped: Readonly<Record<string, number>>;
+    }
+  | { readonly error: "unavailable" };
+
+export function jwksView(set: JwksSet, nowMs: number): JwksView {
+  return {
+    keys: set.views,
+    fetchedAt: new Date(set.fetchedAt).toISOString(),
+    expiresAt: new Date(set.expiresAt).toISOString(),
+    stale: set.expiresAt <= nowMs,
+    skipped: set.skipped,
   };
 }
 

@@ -10,13 +10,15 @@
  */
 
 import type { Enforcement } from "../apps/checks.ts";
+import type { JwksCache, JwksSet } from "../apps/jwks.ts";
 import type { AppStore, ResolvedApp } from "../apps/store.ts";
 import type { GatewayConfig } from "../config.ts";
 import { ERROR_CATALOGUE, GatewayError, type RefusalDetail, refusal } from "../errors.ts";
 import type { RawTarget } from "../lib/raw-target.ts";
 import { logEvent } from "../log.ts";
+import type { DecisionRecorder } from "../metrics/recorder.ts";
 import { checkTimeClaims } from "../token/claims.ts";
-import { isWithinWindow, type Keyring, type VerificationKey } from "../token/keys.ts";
+import { isWithinWindow, type Keyring, keyring, type VerificationKey } from "../token/keys.ts";
 import { type TokenFacts, type VerifiedToken, verifyAppToken } from "../token/verify.ts";
 import { checkRequestIdentities, readRequestIdentities } from "./binding.ts";
 import { bearerToken } from "./credentials.ts";
@@ -30,6 +32,12 @@ export interface GatewayDeps {
   readonly tokens: VerifiedTokenCache;
   /** Milliseconds since the epoch. */
   readonly now: () => number;
+  /** Counts each decision; `null` without the `METRICS` binding. */
+  readonly metrics?: DecisionRecorder | null;
+  /** The Rate Limiting binding for refusals; `null` (no throttling) without it. */
+  readonly limiter?: RateLimit | null;
+  /** Keys from apps' JWKS URLs; `null`: an app with a `jwksUri` answers `503`. */
+  readonly jwks?: JwksCache | null;
 }
 
 /** What to forward as the body: the bytes when the pipeline read them, else the request's stream. */
@@ -54,6 +62,7 @@ export interface Allowed {
 export interface Unchecked {
   readonly outcome: "unchecked";
   readonly appId: string;
+  readonly enforcement: Enforcement;
   readonly why: "enforcement_off" | "preflight";
   readonly body: ForwardBody;
 }
@@ -108,32 +117,66 @@ export function missingOrigin(requestUrl: string, config: GatewayConfig): string
   return "no origin: set ORIGIN_URL or bind ORIGIN, or run the Worker on a route in front of the origin";
 }
 
+/** The keyring of an app with a JWKS: its own keys and the set's, made once per set. */
+const jwksRings = new WeakMap<JwksSet, { readonly app: ResolvedApp; readonly ring: Keyring }>();
+
+function withJwks(app: ResolvedApp, set: JwksSet): Keyring {
+  const made = jwksRings.get(set);
+  if (made?.app === app) return made.ring;
+  const ring = keyring([...(app.keyring?.keys ?? []), ...set.keys]);
+  jwksRings.set(set, { app, ring });
+  return ring;
+}
+
+/** The keys of an app with a JWKS now: its record's and the set's (`503` when the set never loaded). */
+async function jwksRing(app: ResolvedApp & { jwksUri: string }, deps: GatewayDeps): Promise<Keyring> {
+  if (!deps.jwks) throw refusal("jwks_unavailable");
+  return withJwks(app, await deps.jwks.keys(app.appId, app.jwksUri));
+}
+
 /** The request's bearer token, verified under the app's key and policy (cached per record). */
 async function verifyRequestToken(
   request: Request,
-  app: ResolvedApp & { keyring: Keyring },
+  app: ResolvedApp,
   deps: GatewayDeps,
   facts: TokenFacts,
 ): Promise<VerifiedToken> {
+  // The credential first: a request without a token never makes the gateway fetch a JWKS.
   const token = bearerToken(request.headers.get("authorization"));
   const now = deps.now() / 1000;
+  // Without a JWKS the record's keys are all there is: no await on the hot path.
+  let ring =
+    app.jwksUri === null ? (app.keyring as Keyring) : await jwksRing(app as ResolvedApp & { jwksUri: string }, deps);
   const cached = deps.tokens.get(token, app);
-  // A key whose window has closed since takes its tokens with it: verify again (and fail).
-  if (cached && isWithinWindow(cached.key, now)) {
+  // A key whose window has closed, or that the provider's set no longer holds, takes its tokens
+  // with it: verify again (and fail).
+  if (cached && isWithinWindow(cached.key, now) && (app.jwksUri === null || ring.keys.includes(cached.key))) {
     facts.alg = cached.key.alg;
+    facts.key = cached.key;
     if (cached.key.kid !== null) facts.kid = cached.key.kid;
     // Signature and claims were checked under this record; time moves on, so check it again.
     checkTimeClaims(cached.claims, { now, clockToleranceSeconds: app.clockToleranceSeconds });
     return cached;
   }
-  const verified = await verifyAppToken(token, {
-    keyring: app.keyring,
+  const options = {
     appId: app.appId,
     clockToleranceSeconds: app.clockToleranceSeconds,
     now,
     policy: app.policy,
     facts,
-  });
+  };
+  let verified: VerifiedToken;
+  try {
+    verified = await verifyAppToken(token, { ...options, keyring: ring });
+  } catch (error) {
+    // A kid the provider's set lacks may be its new key: one refresh (rate-limited), one retry.
+    const unknownKid = error instanceof GatewayError && error.options.detail === "kid_unknown";
+    const fresh =
+      unknownKid && app.jwksUri !== null ? await deps.jwks?.refreshForUnknownKid(app.appId, app.jwksUri) : null;
+    if (!fresh) throw error;
+    ring = withJwks(app, fresh);
+    verified = await verifyAppToken(token, { ...options, keyring: ring });
+  }
   deps.tokens.set(token, app, verified);
   return verified;
 }
@@ -144,6 +187,11 @@ export interface AuthenticateOptions {
    * are refusals too; the token debugger judges without forwarding.
    */
   readonly forwarding?: boolean;
+  /**
+   * The app, when the caller knows it and the request has no path of its own (the token debugger
+   * without a path: its request's path is `/`).
+   */
+  readonly appId?: string;
 }
 
 /**
@@ -154,14 +202,14 @@ export async function authenticate(
   request: Request,
   target: RawTarget,
   deps: GatewayDeps,
-  { forwarding = true }: AuthenticateOptions = {},
+  { forwarding = true, appId: knownAppId }: AuthenticateOptions = {},
 ): Promise<Verdict> {
   let appId: string | undefined;
   let enforcement: Enforcement | null = null;
   let body: ForwardBody = request.body;
   const facts: TokenFacts = {};
   try {
-    appId = resolveAppId(target.path, deps.config);
+    appId = knownAppId !== undefined && target.path === "/" ? knownAppId : resolveAppId(target.path, deps.config);
     if (forwarding) {
       // A request that already went through this gateway would go round again: answer it here.
       if (hasOwnHop(request.headers.get("cdn-loop"))) throw refusal("loop_detected");
@@ -174,11 +222,14 @@ export async function authenticate(
     const app = await deps.store.get(appId);
     if (app === null) throw refusal("app_unknown");
     enforcement = app.enforcement;
-    if (app.enforcement === "off") return { outcome: "unchecked", appId, why: "enforcement_off", body };
-    if (isPreflight(request)) return { outcome: "unchecked", appId, why: "preflight", body };
-    // A record that checks tokens always has a key (`checkRecord`); without one, fail closed.
-    if (app.keyring === null) throw refusal("record_invalid");
-    const verified = await verifyRequestToken(request, app as ResolvedApp & { keyring: Keyring }, deps, facts);
+    if (app.enforcement === "off") {
+      return { outcome: "unchecked", appId, enforcement: app.enforcement, why: "enforcement_off", body };
+    }
+    if (isPreflight(request))
+      return { outcome: "unchecked", appId, enforcement: app.enforcement, why: "preflight", body };
+    // A record that checks tokens always has a key source (`checkRecord`); without one, fail closed.
+    if (app.keyring === null && app.jwksUri === null) throw refusal("record_invalid");
+    const verified = await verifyRequestToken(request, app, deps, facts);
     const named = await readRequestIdentities(request, target.query, {
       maxBodyBytes: deps.config.maxBodyBytes,
       requestBindings: app.policy.requestBindings,

@@ -1,10 +1,13 @@
-/** Request bodies read under a size limit (inspected SDK bodies, admin writes). */
+/** Bodies read under a size limit (inspected SDK bodies, admin writes, a provider's JWKS). */
 
 /**
  * Reads at most `maxBytes` of a request body, or answers `null` when it is longer: checked first
  * against `Content-Length` and then while reading, so an oversized body is never held whole.
  */
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array | null> {
+export async function readBodyCapped(
+  request: Pick<Request, "headers" | "body">,
+  maxBytes: number,
+): Promise<Uint8Array | null> {
   const declared = request.headers.get("content-length");
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) return null;
   if (request.body === null) return new Uint8Array(0);

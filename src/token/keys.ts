@@ -143,6 +143,11 @@ export interface VerificationKey {
   /** Unix seconds; the key verifies from `notBefore` (inclusive) until `notAfter` (exclusive). */
   readonly notBefore: number | null;
   readonly notAfter: number | null;
+  /**
+   * Chosen only by a token's `kid` (a provider's JWKS key): a token without `kid` is not tried
+   * against it, so a set of twenty keys never costs twenty verifications.
+   */
+  readonly kidOnly?: boolean;
 }
 
 /** An app's keys, with what key selection needs precomputed. */
@@ -152,6 +157,8 @@ export interface Keyring {
   readonly algorithms: ReadonlySet<string>;
   /** Whether any key has a `kid`. Without one, a token's `kid` selects nothing (v1). */
   readonly usesKid: boolean;
+  /** Whether some key is chosen by `kid` only (`VerificationKey.kidOnly`). */
+  readonly hasKidOnly: boolean;
 }
 
 export function keyring(keys: readonly VerificationKey[]): Keyring {
@@ -159,6 +166,7 @@ export function keyring(keys: readonly VerificationKey[]): Keyring {
     keys,
     algorithms: new Set(keys.map((key) => key.alg)),
     usesKid: keys.some((key) => key.kid !== null),
+    hasKidOnly: keys.some((key) => key.kidOnly === true),
   };
 }
 

@@ -24,6 +24,8 @@ export interface VerifiedJws extends ParsedJws {
 export interface TokenFacts {
   alg?: string;
   kid?: string;
+  /** The key whose signature verified, once one did (a later check may still refuse the token). */
+  key?: VerificationKey;
 }
 
 /**
@@ -47,7 +49,9 @@ export async function verifyJws(
   facts.alg = alg;
   const kid = ring.usesKid ? ownMember(jws.header, "kid") : undefined;
   let candidates = ring.keys;
-  if (kid !== undefined) {
+  if (kid === undefined) {
+    if (ring.hasKidOnly) candidates = ring.keys.filter((key) => key.kidOnly !== true);
+  } else {
     candidates = ring.keys.filter((key) => key.kid === kid);
     if (candidates.length === 0) throw refusal("kid_unknown");
     facts.kid = kid as string;
@@ -56,7 +60,10 @@ export async function verifyJws(
   for (const key of candidates) {
     if (key.alg !== alg || !isWithinWindow(key, now)) continue;
     usable++;
-    if (await verifySignature(key, jws.signingInput, jws.signature)) return { ...jws, key };
+    if (await verifySignature(key, jws.signingInput, jws.signature)) {
+      facts.key = key;
+      return { ...jws, key };
+    }
   }
   if (usable > 0) throw refusal("signature_mismatch");
   throw refusal(candidates.some((key) => key.alg === alg) ? "key_outside_window" : "kid_alg_mismatch");

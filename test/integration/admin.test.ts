@@ -83,7 +83,8 @@ describe("admin credential", () => {
   it("checks the credential before routing: unknown admin paths are 401, then 404", async () => {
     await expectRejected(await gateway("/admin/nothing/here"), 401, UNAUTHORIZED);
     await expectRejected(await admin("/nothing/here"), 404, { code: "NOT_FOUND", status: "Not found" });
-    await expectRejected(await admin(""), 404, { code: "NOT_FOUND", status: "Not found" });
+    // The prefix itself is the console's address: it redirects to the page (console.test.ts).
+    expect((await admin("", { redirect: "manual" })).status).toBe(308);
     await expectRejected(await admin("/apps", { method: "POST", body: "{}" }), 405, {
       code: "METHOD_NOT_ALLOWED",
       status: "Method not allowed",
@@ -185,7 +186,7 @@ describe("PUT, GET, PATCH, DELETE /admin/apps/{appId}", () => {
     await expectRejected(await patch(appId, { jwtEnabled: true }), 400, {
       code: "BAD_REQUEST",
       status: "Invalid request",
-      errors: [{ path: "secret", message: "is required when jwtEnabled is true (or give keys)" }],
+      errors: [{ path: "secret", message: "is required when jwtEnabled is true (or give keys or jwksUri)" }],
     });
     expect(await kvSnapshot()).toEqual(before);
   });
@@ -387,7 +388,12 @@ describe("validation: a rejected write changes nothing", () => {
       "secret",
       "utf8 secret must not have leading or trailing whitespace",
     ],
-    ["no secret while JWT is on", { jwtEnabled: true }, "secret", "is required when jwtEnabled is true (or give keys)"],
+    [
+      "no secret while JWT is on",
+      { jwtEnabled: true },
+      "secret",
+      "is required when jwtEnabled is true (or give keys or jwksUri)",
+    ],
     ["an unknown field", { jwtEnabled: false, mode: "enforce" }, "mode", "is not a writable field"],
     [
       "a read-only field",

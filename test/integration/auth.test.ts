@@ -5,7 +5,7 @@ import {
   claimsFor,
   enforcingRecord,
   expectRejected,
-  gateway,
+  gatewayAndDebugger as gateway,
   invalid,
   KEY_BASE64,
   mintToken,
@@ -17,11 +17,14 @@ import {
   signRaw,
   signSegments,
   TOKEN_REQUIRED,
+  twinRuns,
   uniqueAppId,
   useOriginRecorder,
   withToken,
 } from "../helpers.ts";
 
+// Every request of these tests goes to the gateway and, where it can be expressed, to the token
+// debugger too: its verdict must equal what the gateway did (helpers.ts, gatewayAndDebugger).
 useOriginRecorder();
 
 const REALM = 'Bearer realm="edge-authenticator"';
@@ -344,5 +347,12 @@ describe("step 9: claims", () => {
     const res = await gateway(`/app/${appId}/x`, withToken(token));
     expect(res.status).toBe(200);
     expect(originCalls[0]?.headers["x-auth-user-id"]).toBe("au%207%C3%A9");
+  });
+});
+
+describe("the token debugger beside these tests", () => {
+  it("judged the requests above as the gateway did", () => {
+    // Runs last in this file: most requests above had a debugger twin.
+    expect(twinRuns.count).toBeGreaterThan(40);
   });
 });

@@ -383,7 +383,42 @@ describe("secrets that are probably read the wrong way", () => {
       body: JSON.stringify({ enforcement: "enforce" }),
     });
     expect(await res.json()).toMatchObject({
-      errors: [{ path: "secret", message: "is required when enforcement is report or enforce (or give keys)" }],
+      errors: [
+        { path: "secret", message: "is required when enforcement is report or enforce (or give keys or jwksUri)" },
+      ],
+    });
+  });
+});
+
+describe("listing by appId prefix (the console's search)", () => {
+  it("lists only the apps whose appId starts with the prefix, paging within it", async () => {
+    const stem = `PFX${Date.now().toString(36)}`;
+    for (const suffix of ["a", "b", "c"]) {
+      await admin(`/apps/${stem}-${suffix}`, { method: "PUT", body: JSON.stringify({ jwtEnabled: false }) });
+    }
+    await admin(`/apps/X${stem}`, { method: "PUT", body: JSON.stringify({ jwtEnabled: false }) });
+    const first = (await (await admin(`/apps?prefix=${stem}&limit=2`)).json()) as {
+      apps: { appId: string }[];
+      cursor: string;
+    };
+    expect(first.apps.map((view) => view.appId)).toEqual([`${stem}-a`, `${stem}-b`]);
+    const second = (await (await admin(`/apps?prefix=${stem}&limit=2&cursor=${first.cursor}`)).json()) as {
+      apps: { appId: string }[];
+      cursor: string | null;
+    };
+    expect(second).toEqual({ apps: [expect.objectContaining({ appId: `${stem}-c` })], cursor: null });
+  });
+
+  it("refuses a cursor from another prefix's listing, and a prefix no appId can start with", async () => {
+    const stem = `PFY${Date.now().toString(36)}`;
+    for (const suffix of ["a", "b"]) {
+      await admin(`/apps/${stem}-${suffix}`, { method: "PUT", body: JSON.stringify({ jwtEnabled: false }) });
+    }
+    const { cursor } = (await (await admin(`/apps?prefix=${stem}&limit=1`)).json()) as { cursor: string };
+    expect((await admin(`/apps?prefix=${stem}-&limit=1&cursor=${cursor}`)).status).toBe(400);
+    expect((await admin(`/apps?limit=1&cursor=${cursor}`)).status).toBe(400);
+    expect(await (await admin("/apps?prefix=-x")).json()).toMatchObject({
+      errors: [{ path: "prefix", message: "must be the start of an appId: A-Z a-z 0-9 . _ -" }],
     });
   });
 });

@@ -152,3 +152,27 @@ describe("configuration faults", () => {
     expect(logs.lines()[0]).toMatchObject({ level: "error", event: "config_invalid", variable: name });
   });
 });
+
+describe("the gateway's own answers to a browser", () => {
+  it("are readable by the page that sent the request (CORS), without credentials", async () => {
+    const { appId } = await newSession();
+    const res = await gateway(`/app/${appId}/x`, { headers: { origin: "https://app.example" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(res.headers.get("vary")).toContain("Origin");
+    expect(res.headers.get("access-control-expose-headers")).toContain("Date");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(originCalls).toHaveLength(0);
+  });
+
+  it("carry no CORS header without an Origin, and leave the origin's own answers alone", async () => {
+    const { appId, token } = await newSession();
+    expect((await gateway(`/app/${appId}/x`)).headers.get("access-control-allow-origin")).toBeNull();
+    const forwarded = await gateway(
+      `/app/${appId}/x`,
+      withToken(token, { headers: { origin: "https://app.example" } }),
+    );
+    expect(forwarded.status).toBe(200);
+    expect(forwarded.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

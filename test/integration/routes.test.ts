@@ -44,14 +44,17 @@ describe("paths that are no SDK route", () => {
     },
   );
 
-  it.each(["/admin", "/admin/", "/admin/apps/X", "/admin/app/X/y"])(
-    "%s (admin prefix) is never forwarded",
-    async (path) => {
-      const res = await gateway(path);
-      expect(res.status).not.toBe(200);
-      expect(originCalls).toHaveLength(0);
-    },
-  );
+  it.each(["/admin", "/admin/apps/X", "/admin/app/X/y"])("%s (admin prefix) is never forwarded", async (path) => {
+    const res = await gateway(path, { redirect: "manual" });
+    expect(res.status).not.toBe(200);
+    expect(originCalls).toHaveLength(0);
+  });
+
+  it("/admin/ (admin prefix) is the console's page, never forwarded", async () => {
+    const res = await gateway("/admin/");
+    expect(res.headers.get("content-security-policy")).toMatch(/^default-src 'none'/);
+    expect(originCalls).toHaveLength(0);
+  });
 });
 
 describe("SDK routes", () => {

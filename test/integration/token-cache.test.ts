@@ -53,6 +53,7 @@ describe("the verified-token cache, with a controlled clock", () => {
         new Request("http://gw.test/app/A/x", { headers: { authorization: `Bearer ${token}` } }),
         rawTarget("http://gw.test/app/A/x"),
         deps,
+        { waitUntil: () => {} },
       );
     return { clock, store, tokens, send };
   }
@@ -88,6 +89,7 @@ describe("the verified-token cache, with a controlled clock", () => {
       jwtEnabled: true,
       enforcement: "enforce" as const,
       keyring: null,
+      jwksUri: null,
       clockToleranceSeconds: 0,
       policy: V1_POLICY,
     };

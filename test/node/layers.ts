@@ -2,7 +2,9 @@
  * The direction of imports in src/ (STYLE.md): nothing imports upward. `lib/` imports nothing of
  * the project; `token/` only `lib/` and `errors`; `apps/` adds `log`; `gateway/` adds `apps/` and
  * `config`; `admin/` may use `gateway/` (the token debugger runs its verdict); `app.ts` wires them
- * and `index.ts` is the entry. Run by `npm test` (`node --test test/node/layers.ts`).
+ * and `index.ts` is the entry. The packages app teams import, `client/` and `issuer/`, take nothing
+ * from the Worker's side: `client/` imports nothing of the project, `issuer/` only `lib/`. Run by
+ * `npm test` (`node --test test/node/layers.ts`).
  */
 
 import assert from "node:assert/strict";
@@ -21,10 +23,13 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   config: [],
   token: ["token", "lib", "errors"],
   apps: ["apps", "token", "lib", "errors", "log"],
-  gateway: ["gateway", "apps", "token", "lib", "errors", "log", "config"],
-  admin: ["admin", "gateway", "apps", "token", "lib", "errors", "log", "config"],
-  app: ["admin", "gateway", "apps", "token", "lib", "errors", "log", "config"],
-  index: ["app", "admin", "gateway", "apps", "token", "lib", "errors", "log", "config"],
+  metrics: ["metrics", "lib", "errors", "log"],
+  gateway: ["gateway", "metrics", "apps", "token", "lib", "errors", "log", "config"],
+  admin: ["admin", "gateway", "metrics", "apps", "token", "lib", "errors", "log", "config"],
+  app: ["admin", "gateway", "metrics", "apps", "token", "lib", "errors", "log", "config"],
+  index: ["app", "admin", "gateway", "metrics", "apps", "token", "lib", "errors", "log", "config"],
+  client: ["client"],
+  issuer: ["issuer", "lib"],
 };
 
 /** The unit a src/ file belongs to: its top folder, or its name for a top-level file. */
@@ -92,12 +97,16 @@ describe("import direction in src/", () => {
         'export { x } from "../lib/raw-target.ts";\nconst m = await import("../admin/routes.ts");\n',
       ],
       [join(SRC, "apps/w.ts"), 'import "../gateway/sdk.ts";\n'],
+      [join(SRC, "issuer/v.ts"), 'import { deriveKeyBytes } from "../apps/secret.ts";\n'],
+      [join(SRC, "client/u.ts"), 'import { decodeBase64url } from "../lib/base64url.ts";\n'],
     ]);
     assert.deepEqual(violations(fake), [
       "token/x.ts → apps/store.ts (token → apps)",
       "lib/y.ts → errors.ts (lib → errors)",
       "gateway/z.ts → admin/routes.ts (gateway → admin)",
       "apps/w.ts → gateway/sdk.ts (apps → gateway)",
+      "issuer/v.ts → apps/secret.ts (issuer → apps)",
+      "client/u.ts → lib/base64url.ts (client → lib)",
     ]);
   });
 });

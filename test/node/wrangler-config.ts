@@ -1,7 +1,8 @@
 // wrangler.toml and worker-configuration.d.ts: every environment bundles offline (`wrangler deploy
-// --dry-run`), as committed and with every commented example switched on; the top level binds APPS
-// and nothing else; production answers only on its routes; the generated types are fresh and do
-// not depend on a local .dev.vars.
+// --dry-run`), as committed and with every commented example switched on; the top level binds APPS,
+// the console's ASSETS and the metrics bindings and nothing else, every environment binds its own
+// and inherits the assets; production
+// answers only on its routes; the generated types are fresh and do not depend on a local .dev.vars.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -40,35 +41,41 @@ async function dryRunBindings(config: string, env: string): Promise<string[]> {
   return [...output.matchAll(/^env\.(\w+)/gm)].map((match) => match[1] as string).sort();
 }
 
-/** wrangler.toml with every commented example setting switched on (main made absolute). */
+/** wrangler.toml with every commented example setting switched on (main and the assets directory made absolute). */
 const EVERY_EXAMPLE_ON = join(dir, "wrangler.toml");
 writeFileSync(
   EVERY_EXAMPLE_ON,
   readFileSync(CONFIG, "utf8")
     .replace(/^# ((?:routes|services|[A-Z][A-Z_]*) = | {2}\{ pattern = |\]$)/gm, "$1")
-    .replace(/^main = "(.*)"$/m, (_, main: string) => `main = ${JSON.stringify(join(ROOT, main))}`),
+    .replace(/^main = "(.*)"$/m, (_, main: string) => `main = ${JSON.stringify(join(ROOT, main))}`)
+    .replace(/^directory = "(.*)"$/m, (_, directory: string) => `directory = ${JSON.stringify(join(ROOT, directory))}`),
 );
 
+/** What every deployment binds: the records, the console, and the decision counts, analytics and throttling. */
+const BINDINGS = ["APPS", "ASSETS", "DECISIONS", "FAILURE_LIMITER", "METRICS"];
+
 const SETTINGS = [
+  ...BINDINGS,
   "ADMIN_PREFIX",
-  "APPS",
+  "ALLOW_HTTP_JWKS",
   "APP_ROUTES",
   "CONFIG_CACHE_TTL_SECONDS",
   "FORWARD_AUTHORIZATION",
   "MAX_BODY_BYTES",
+  "METRICS_FLUSH_MS",
   "ORIGIN",
   "ORIGIN_TIMEOUT_MS",
   "ORIGIN_URL",
-];
+].sort();
 
 describe("wrangler deploy --dry-run", { concurrency: true }, () => {
-  it("the top level binds APPS and nothing else (CONTRACT section 7)", async () => {
-    assert.deepEqual(await dryRunBindings(CONFIG, ""), ["APPS"]);
+  it("the top level binds APPS, the console's ASSETS and the metrics bindings, nothing else (CONTRACT section 7)", async () => {
+    assert.deepEqual(await dryRunBindings(CONFIG, ""), BINDINGS);
   });
 
   for (const env of ["staging", "production"]) {
-    it(`--env ${env} binds its own APPS`, async () => {
-      assert.deepEqual(await dryRunBindings(CONFIG, env), ["APPS"]);
+    it(`--env ${env} binds its own APPS and metrics bindings and inherits the console's ASSETS`, async () => {
+      assert.deepEqual(await dryRunBindings(CONFIG, env), BINDINGS);
     });
 
     it(`--env ${env} with every commented example on binds the origin and every variable`, async () => {
@@ -94,6 +101,15 @@ describe("environments", () => {
         ["APPS"],
       );
       assert.ok(config.secrets, `[env.${env}.secrets] keeps wrangler types from reading .dev.vars`);
+    }
+  });
+
+  it("every environment serves the console from console/dist, the Worker first on every request", () => {
+    for (const env of ["", "staging", "production"]) {
+      const { assets } = read(env);
+      assert.equal(assets?.binding, "ASSETS");
+      assert.equal(assets?.directory, "./console/dist");
+      assert.equal(assets?.run_worker_first, true, "no asset may be answered outside the admin prefix");
     }
   });
 

@@ -9,7 +9,9 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,5 +120,54 @@ describe("plain wrangler dev, no origin configured", () => {
     assert.equal(((await res.json()) as { code: string }).code, "LOOP_DETECTED");
     // The gateway still answers: nothing is left spinning.
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  });
+});
+
+describe("keys from a JWKS on a real local HTTP server (wrangler dev --var ALLOW_HTTP_JWKS:true)", () => {
+  it("verifies the provider's tokens, and its rotation after one refresh", async () => {
+    const keys: { kid: string; privateKey: KeyObject; jwk: Record<string, unknown> }[] = [];
+    const addKey = (kid: string) => {
+      const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      keys.push({ kid, privateKey, jwk: { ...publicKey.export({ format: "jwk" }), kid, alg: "ES256", use: "sig" } });
+    };
+    addKey("2026-11");
+    let fetches = 0;
+    const idp = createHttpServer((_, response) => {
+      fetches += 1;
+      response.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=3600" });
+      response.end(JSON.stringify({ keys: keys.map((key) => key.jwk) }));
+    });
+    await new Promise<void>((resolve) => idp.listen(0, "127.0.0.1", resolve));
+    try {
+      const jwksUri = `http://127.0.0.1:${(idp.address() as { port: number }).port}/.well-known/jwks.json`;
+      const origin = createHttpServer((_, response) => response.end("from origin"));
+      await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+      const originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
+      try {
+        const base = await wranglerDev({ ALLOW_HTTP_JWKS: "true", ORIGIN_URL: originUrl });
+        const created = await fetch(`${base}/admin/apps/IDP-APP`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({ jwtEnabled: true, jwksUri }),
+        });
+        assert.equal(created.status, 201);
+        const call = async (kid: string) => {
+          const key = keys.find((candidate) => candidate.kid === kid) as (typeof keys)[number];
+          const token = await mintToken({ appId: "IDP-APP", userId: "u-1", key: key.privateKey, alg: "ES256", kid });
+          return (await fetch(`${base}/api/v1/app/IDP-APP/x`, { headers: { authorization: `Bearer ${token}` } }))
+            .status;
+        };
+        assert.equal(await call("2026-11"), 200);
+        assert.equal(await call("2026-11"), 200);
+        assert.equal(fetches, 1);
+        addKey("2026-12");
+        assert.equal(await call("2026-12"), 200);
+        assert.equal(fetches, 2);
+      } finally {
+        origin.close();
+      }
+    } finally {
+      idp.close();
+    }
   });
 });

@@ -61,6 +61,7 @@ describe("readStoredRecord", () => {
   it("applies the defaults of CONTRACT section 2", () => {
     expect(readStoredRecord(JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64 })).checked).toEqual({
       enforcement: "enforce",
+      jwksUri: null,
       keys: [
         {
           path: "secret",
@@ -81,7 +82,12 @@ describe("readStoredRecord", () => {
     ["an array", "[]", "", "is not a JSON object"],
     ["no jwtEnabled", "{}", "jwtEnabled", "is required"],
     ["jwtEnabled as a string", '{"jwtEnabled":"true"}', "jwtEnabled", "must be a boolean"],
-    ["JWT on without a secret", '{"jwtEnabled":true}', "secret", "is required when jwtEnabled is true (or give keys)"],
+    [
+      "JWT on without a secret",
+      '{"jwtEnabled":true}',
+      "secret",
+      "is required when jwtEnabled is true (or give keys or jwksUri)",
+    ],
     [
       "an unknown field",
       JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, extra: 1 }),

@@ -308,6 +308,8 @@ describe("parseConfig", () => {
       maxBodyBytes: 1_048_576,
       configCacheTtlMs: 60_000,
       originTimeoutMs: 30_000,
+      metricsFlushMs: 5_000,
+      allowHttpJwks: false,
     });
   });
 
