@@ -11,6 +11,8 @@ export default defineConfig({
           ORIGIN_URL: "https://origin.test/base",
           // Test-only admin credential (the production one is a Worker secret).
           ADMIN_TOKEN: "test-admin-token-0123456789abcdefghij",
+          // Test-only key of challenge nonces (the production one is a Worker secret).
+          NONCE_SECRET: "test-nonce-secret-0123456789abcdefghijkl",
         },
       },
     }),

@@ -3,7 +3,8 @@
  * tests are) from the console under `wrangler dev` with a few example apps:
  *
  *   docs/images/console-apps.png       the apps, with their refusal rates over the last hour
- *   docs/images/console-app.png        one app: decisions, enforcement, keys, token policy, sign-out, delete
+ *   docs/images/console-app.png        one app: decisions, enforcement, keys, token policy with its JWKS keys,
+ *                                      revoked users, sign-out, delete
  *   docs/images/console-decisions.png  one app's decisions: the chart, its legend, the top details
  *   docs/images/console-debugger.png   the token debugger's verdict for a token
  *
@@ -25,6 +26,9 @@ function exampleKey(length: number, step: number): string {
 }
 const SECRET = exampleKey(32, 67);
 
+/** Users of my-app revoked (tokens issued before the time, hours ago, are refused). */
+const REVOKED: Record<string, number> = { "u-1042": 3, "u-2213": 20, "u-7781": 0.5 };
+
 /** Example apps: what the screens show. */
 const APPS: Record<string, Record<string, unknown>> = {
   AP09092338: { enforcement: "report", keys: [{ alg: "HS256", secret: exampleKey(32, 29) }] },
@@ -37,6 +41,7 @@ const APPS: Record<string, Record<string, unknown>> = {
     ],
     issuer: "https://auth.example.com",
     maxTokenLifetimeSeconds: 86400,
+    acceptMillisecondTimestamps: true,
   },
   "shop-android": { enforcement: "enforce", secret: exampleKey(32, 71) },
   "shop-ios": { enforcement: "enforce", secret: exampleKey(32, 83) },
@@ -153,6 +158,21 @@ async function main(): Promise<void> {
       });
       if (!res.ok) throw new Error(`creating ${appId}: ${res.status} ${await res.text()}`);
     }
+    // my-app also takes keys from an identity provider's JWKS (the harness's local one), and has
+    // some revoked users.
+    const admin = (path: string, method: string, body: unknown) =>
+      fetch(`${stack.base}/admin/apps/my-app${path}`, {
+        method,
+        headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then(async (res) => {
+        if (!res.ok) throw new Error(`${method} my-app${path}: ${res.status} ${await res.text()}`);
+      });
+    await admin("", "PATCH", { jwksUri: stack.jwks.url });
+    for (const [user, hours] of Object.entries(REVOKED)) {
+      const before = new Date(Math.floor(Date.now() / 1000 - hours * 3600) * 1000).toISOString();
+      await admin(`/revocations/${user}`, "PUT", { before });
+    }
     const page = await browser.context.newPage();
     await page.route("**/admin/apps/*/stats?*", async (route) => {
       const response = await route.fetch();
@@ -167,6 +187,8 @@ async function main(): Promise<void> {
 
     await page.getByRole("link", { name: "my-app" }).click();
     await page.getByRole("table", { name: "Keys" }).locator("tbody tr").nth(1).waitFor();
+    await page.getByRole("table", { name: "JWKS keys" }).locator("tbody tr").first().waitFor();
+    await page.getByRole("table", { name: "Revoked users" }).locator("tbody tr").nth(2).waitFor();
     const decisions = page.getByRole("region", { name: "Decisions" });
     await decisions.getByRole("table", { name: "Top details" }).waitFor();
     await page.mouse.move(0, 0);

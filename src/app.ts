@@ -14,6 +14,7 @@ import { AppRegistry } from "./apps/registry.ts";
 import { AppStore } from "./apps/store.ts";
 import type { Env, GatewayConfig } from "./config.ts";
 import { ERROR_CATALOGUE, errorResponse, GatewayError, jsonResponse } from "./errors.ts";
+import { handleWellKnown, WELL_KNOWN_PREFIX } from "./gateway/nonce-endpoint.ts";
 import { handleSdkRequest } from "./gateway/sdk.ts";
 import { VerifiedTokenCache } from "./gateway/token-cache.ts";
 import { type GatewayDeps, missingOrigin } from "./gateway/verdict.ts";
@@ -21,6 +22,8 @@ import { rawTarget, routePath } from "./lib/raw-target.ts";
 import { describeUnexpected, logEvent } from "./log.ts";
 import type { AppMetrics } from "./metrics/app-metrics.ts";
 import { DecisionRecorder } from "./metrics/recorder.ts";
+import type { AppNonces } from "./nonces/app-nonces.ts";
+import { nonceKey } from "./nonces/nonce.ts";
 
 export interface AppDeps extends GatewayDeps {
   readonly registry: AppRegistry;
@@ -97,6 +100,14 @@ export function createGateway(deps: AppDeps): Gateway {
       if (path === "/healthz" || path === "/healthz/" || path === adminPrefix || path.startsWith(adminPathStart)) {
         return api.fetch(request, env, ctx);
       }
+      // The gateway's own public endpoints (challenge nonces), never forwarded.
+      if (path.startsWith(WELL_KNOWN_PREFIX)) {
+        try {
+          return await handleWellKnown(request, path, deps);
+        } catch (error) {
+          return renderError(error, request.method);
+        }
+      }
       try {
         return await handleSdkRequest(request, target, deps, ctx);
       } catch (error) {
@@ -134,6 +145,10 @@ export function gatewayFor(config: GatewayConfig, env: Env): Gateway {
       // Read at each call (not `Date.now` itself), so tests that fake the clock reach it.
       now,
       metrics: decisionRecorder(config, env, now),
+      nonces: {
+        key: config.nonceSecret === null ? null : nonceKey(config.nonceSecret),
+        store: (env.NONCES as DurableObjectNamespace<AppNonces> | undefined) ?? null,
+      },
       jwks: new JwksCache({
         // Read at each call, so tests that replace `fetch` reach it.
         fetch: (request) => fetch(request),

@@ -26,6 +26,10 @@ interface EnvSettings {
   /** The admin console's files (`[assets]` in wrangler.toml); without them the console is 404. */
   ASSETS?: Fetcher;
   METRICS_FLUSH_MS?: string | number;
+  /** The secret challenge nonces are MAC'd with; unset: no nonces (apps that require one answer 503). */
+  NONCE_SECRET?: string;
+  /** Nonce bindings, a Durable Object per app (`AppNonces`). */
+  NONCES?: DurableObjectNamespace;
   /** `"true"`: a `jwksUri` may be plain http on localhost (local development and tests). */
   ALLOW_HTTP_JWKS?: string | boolean;
   /** Decision counts, a Durable Object per app (`AppMetrics`); none: nothing is counted. */
@@ -57,6 +61,8 @@ export interface GatewayConfig {
   readonly origin: OriginTarget;
   /** `ORIGIN_SECRET`: sent on every forwarded request for the origin to check; `null` when unset. */
   readonly originSecret: string | null;
+  /** `NONCE_SECRET`: the key of challenge nonces; `null` when unset. */
+  readonly nonceSecret: string | null;
   /** `null`: the default rule of CONTRACT section 1 (a segment `app`, then the appId). */
   readonly appRoutes: readonly URLPattern[] | null;
   readonly adminPrefix: string;
@@ -83,10 +89,10 @@ const MAX_CONFIG_CACHE_TTL_SECONDS = 86_400;
 /** Ten minutes: longer than any origin answer an SDK would wait for. */
 const MAX_ORIGIN_TIMEOUT_MS = 600_000;
 /**
- * `ORIGIN_SECRET`: 32 to 1024 visible ASCII characters. Shorter is guessable; anything else could
- * not travel in a header unchanged.
+ * `ORIGIN_SECRET` and `NONCE_SECRET`: 32 to 1024 visible ASCII characters. Shorter is guessable;
+ * anything else could not travel in a header (or a `wrangler secret put`) unchanged.
  */
-const ORIGIN_SECRET_SHAPE = /^[\x21-\x7e]{32,1024}$/;
+const SECRET_SHAPE = /^[\x21-\x7e]{32,1024}$/;
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -124,7 +130,8 @@ export function parseConfig(env: Env): GatewayConfig {
       : originUrl
         ? { kind: "url", ...originUrl }
         : { kind: "route" },
-    originSecret: parseOriginSecret(env.ORIGIN_SECRET),
+    originSecret: parseSecret("ORIGIN_SECRET", env.ORIGIN_SECRET),
+    nonceSecret: parseSecret("NONCE_SECRET", env.NONCE_SECRET),
     appRoutes: parseAppRoutes(env.APP_ROUTES),
     adminPrefix: parseAdminPrefix(env.ADMIN_PREFIX),
     forwardAuthorization: parseBoolean("FORWARD_AUTHORIZATION", env.FORWARD_AUTHORIZATION, true),
@@ -177,10 +184,10 @@ function parseOriginUrl(value: unknown): OriginUrl | null {
   return { origin: url.origin, pathPrefix: url.pathname.replace(/\/$/, "") };
 }
 
-function parseOriginSecret(value: unknown): string | null {
+function parseSecret(name: string, value: unknown): string | null {
   if (isUnset(value)) return null;
-  if (typeof value !== "string" || !ORIGIN_SECRET_SHAPE.test(value)) {
-    throw new ConfigError("ORIGIN_SECRET", "must be 32 to 1024 visible ASCII characters (no spaces)");
+  if (typeof value !== "string" || !SECRET_SHAPE.test(value)) {
+    throw new ConfigError(name, "must be 32 to 1024 visible ASCII characters (no spaces)");
   }
   return value;
 }

@@ -128,6 +128,10 @@ export const REFUSAL_DETAILS = {
   not_json_object: ["MALFORMED", "the header or payload is not a UTF-8 JSON object"],
   duplicate_member: ["MALFORMED", "the header or payload names one member twice"],
   time_claim_not_number: ["MALFORMED", "`exp`, `nbf` or `iat` is present but not a finite number"],
+  timestamp_in_milliseconds: [
+    "TIME_CONSTRAINT_FAILURE",
+    "`exp`, `nbf` or `iat` is in milliseconds (≥ 10^11); set acceptMillisecondTimestamps to read them so",
+  ],
   alg_not_in_keys: ["HEADER_TYPE_INCOMPATIBLE", "the header's `alg` is none of the app's keys' algorithms"],
   typ_not_jwt: ["HEADER_TYPE_INCOMPATIBLE", "the header's `typ` is present and not `JWT`"],
   crit_unsupported: ["HEADER_TYPE_INCOMPATIBLE", "the header has `crit` (extensions this gateway does not implement)"],
@@ -154,6 +158,22 @@ export const REFUSAL_DETAILS = {
   aud_missing: ["PAYLOAD_CONTENT_MISSING", "no `aud` string or list, and the app names an audience"],
   lifetime_too_long: ["TIME_CONSTRAINT_FAILURE", "`exp` − `iat` is over maxTokenLifetimeSeconds"],
   issued_before_revocation: ["TIME_CONSTRAINT_FAILURE", "`iat` is before tokensNotBefore (or absent while it is set)"],
+  user_revoked: [
+    "TIME_CONSTRAINT_FAILURE",
+    "the user's tokens issued before their revocation are refused (or no `iat`)",
+  ],
+  nonce_missing: ["PAYLOAD_CONTENT_MISSING", "the app requires a nonce, and the token has no string `nonce`"],
+  nonce_invalid: ["IDENTIFIER_MISMATCH", "the `nonce` is not one this gateway issued for this app"],
+  nonce_expired: [
+    "TIME_CONSTRAINT_FAILURE",
+    "the `nonce` had expired when the token was issued (`iat`), or `iat` is missing",
+  ],
+  nonce_reused: ["IDENTIFIER_MISMATCH", "another token already carried this `nonce`"],
+  nonce_unconfigured: [
+    "CONFIG_UNAVAILABLE",
+    "the app requires a nonce, and NONCE_SECRET or the NONCES binding is missing",
+  ],
+  nonce_store_unavailable: ["CONFIG_UNAVAILABLE", "the nonce store (a Durable Object) did not answer"],
   app_id_claim_missing: ["PAYLOAD_CONTENT_MISSING", "no string appId claim (or the app's appIdClaim)"],
   user_claim_missing: [
     "PAYLOAD_CONTENT_MISSING",
@@ -246,16 +266,47 @@ export function errorBody(error: GatewayError): Record<string, unknown> {
   return body;
 }
 
+/** The headers of each kind of error answer, made once (a `Response` copies them). */
+const ERROR_HEADERS = new Map<ErrorKind, Readonly<Record<string, string>>>();
+
+function errorHeaders(kind: ErrorKind): Readonly<Record<string, string>> {
+  let headers = ERROR_HEADERS.get(kind);
+  if (headers === undefined) {
+    const { code } = ERROR_CATALOGUE[kind];
+    const challenge =
+      code === "39"
+        ? BEARER_REALM
+        : // RFC 6750 section 3.1: error="invalid_token" only once a token was presented.
+          code === "38" || code === "40"
+          ? `${BEARER_REALM}, error="invalid_token"`
+          : kind === "UNAUTHORIZED"
+            ? ADMIN_REALM
+            : undefined;
+    headers = {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      ...(challenge === undefined ? {} : { "www-authenticate": challenge }),
+    };
+    ERROR_HEADERS.set(kind, headers);
+  }
+  return headers;
+}
+
+/** The body of each kind of error answer without a status text or members of its own, made once. */
+const PLAIN_BODIES = new Map<ErrorKind, string>();
+
 /** The one renderer: every answer the gateway makes itself goes through here. */
 export function errorResponse(error: GatewayError): Response {
-  const entry = ERROR_CATALOGUE[error.kind];
-  const headers = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
-  if (entry.code === "39") headers.set("www-authenticate", BEARER_REALM);
-  else if (entry.code === "38" || entry.code === "40") {
-    // RFC 6750 section 3.1: error="invalid_token" only once a token was presented.
-    headers.set("www-authenticate", `${BEARER_REALM}, error="invalid_token"`);
-  } else if (error.kind === "UNAUTHORIZED") headers.set("www-authenticate", ADMIN_REALM);
-  return new Response(JSON.stringify(errorBody(error)), { status: entry.httpStatus, headers });
+  const { kind, options } = error;
+  let body: string | undefined;
+  if (options.status === undefined && options.extra === undefined) {
+    body = PLAIN_BODIES.get(kind);
+    if (body === undefined) {
+      body = JSON.stringify(errorBody(error));
+      PLAIN_BODIES.set(kind, body);
+    }
+  } else body = JSON.stringify(errorBody(error));
+  return new Response(body, { status: ERROR_CATALOGUE[kind].httpStatus, headers: errorHeaders(kind) });
 }
 
 /** A JSON answer the gateway makes itself that is not an error (health, admin views). */

@@ -7,6 +7,8 @@ import { describeUnexpected, logEvent } from "./log.ts";
 
 /** The Durable Object class of decision counts (wrangler.toml `[[durable_objects.bindings]]`). */
 export { AppMetrics } from "./metrics/app-metrics.ts";
+/** The Durable Object class that binds challenge nonces to tokens (`NONCES`). */
+export { AppNonces } from "./nonces/app-nonces.ts";
 
 export default {
   fetch(request, env, ctx) {

@@ -5,6 +5,7 @@ declare namespace Cloudflare {
   interface Env {
     ORIGIN_URL: string;
     ADMIN_TOKEN: string;
+    NONCE_SECRET: string;
   }
 }
 

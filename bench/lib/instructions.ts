@@ -6,10 +6,11 @@
  */
 
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { promisify } from "node:util";
-import type { BenchRequest } from "./load.ts";
+import { type BenchRequest, sendEach } from "./load.ts";
 
 const run = promisify(execFile);
 
@@ -40,6 +41,7 @@ export const CALLGRIND_V8_FLAGS = "--no-concurrent-recompilation";
 export function callgrindWorkerd(dir: string): string {
   const workerd = (createRequire(import.meta.url)("workerd") as { default: string }).default;
   rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dirname(dir), { recursive: true });
   const wrapper = `${dir}.sh`;
   writeFileSync(
     wrapper,
@@ -50,33 +52,50 @@ export function callgrindWorkerd(dir: string): string {
   return wrapper;
 }
 
-/** Sends `count` requests from the cycle starting at `offset`, four at a time; returns the statuses. */
-async function send(url: string, requests: readonly BenchRequest[], offset: number, count: number) {
-  const statuses: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < count) {
-        const request = requests[(offset + next++) % requests.length] as BenchRequest;
-        const res = await fetch(`${url}${request.path}`, {
-          headers: request.authorization ? { authorization: request.authorization } : {},
-        });
-        await res.arrayBuffer();
-        statuses.push(res.status);
-      }
-    }),
-  );
-  return statuses;
+/** Makes every Miniflare started from now on run workerd under callgrind (see above). */
+export async function runUnderCallgrind(dir: string): Promise<void> {
+  if (!(await hasValgrind())) throw new Error("--instructions needs Valgrind (Debian package valgrind)");
+  process.env.MINIFLARE_WORKERD_PATH = callgrindWorkerd(dir);
+  process.env.MINIFLARE_WORKERD_V8_FLAGS = CALLGRIND_V8_FLAGS;
+}
+
+/** The uncounted warm-up of every cell: as many requests as are counted, at most 1,000. */
+export function warmupCount(count: number): number {
+  return Math.min(count, 1000);
 }
 
 export interface CountResult {
+  /** Instructions per request over every counted request: the amortised cost, GC included. */
   readonly instructionsPerRequest: number;
+  /** The median window's instructions per request: a typical stretch, most GC pauses left out. */
+  readonly medianWindow: number;
+  /** Each window's instructions per request, in order. */
+  readonly windows: readonly number[];
   readonly statuses: readonly number[];
 }
 
+/** Dumps callgrind's counters (which zeroes them) and returns the instructions counted since. */
+async function dumpTotal(pid: number, dir: string): Promise<number> {
+  const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
+  await run("callgrind_control", ["--dump", String(pid)]);
+  const dumps = readdirSync(dir).filter((file) => file.startsWith(`cg.${pid}`) && !before.has(file));
+  let total = 0;
+  for (const file of dumps) {
+    const match = /^totals:\s*(\d+)/m.exec(readFileSync(`${dir}/${file}`, "utf8"));
+    total += Number(match?.[1] ?? Number.NaN);
+    rmSync(`${dir}/${file}`);
+  }
+  if (dumps.length === 0 || !Number.isFinite(total)) throw new Error(`no callgrind dump for workerd ${pid}`);
+  return total;
+}
+
 /**
- * Warms the Worker up with `warmup` requests, then counts the instructions workerd executes
- * (every thread, both isolates and the runtime) for the next `count`.
+ * Sends `warmup` requests, then counts the instructions workerd executes (every thread, every
+ * isolate and the runtime) for the next `count`, dumped in `windows` equal windows. V8's
+ * scavenges come every few hundred requests and cost 10–20 million instructions each (the
+ * collection and the deferred destruction of the requests' native objects), so a window that
+ * holds one stands out; the mean over all windows is the amortised cost, the median window the
+ * typical stretch between collections, and the spread of the windows tells how far to trust each.
  */
 export async function countInstructions(options: {
   readonly url: string;
@@ -85,21 +104,33 @@ export async function countInstructions(options: {
   readonly requests: readonly BenchRequest[];
   readonly warmup: number;
   readonly count: number;
+  readonly windows?: number;
 }): Promise<CountResult> {
   const { url, pid, dir, requests, warmup, count } = options;
-  await send(url, requests, 0, warmup);
+  const windows = Math.max(1, Math.min(options.windows ?? 10, count));
+  const perWindow = Math.floor(count / windows);
+  if (warmup > 0) await sendEach(url, requests, { count: warmup });
   await run("callgrind_control", ["--zero", String(pid)]);
   await run("callgrind_control", ["--instr=on", String(pid)]);
-  const statuses = await send(url, requests, warmup, count);
-  await run("callgrind_control", ["--instr=off", String(pid)]);
-  const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
-  await run("callgrind_control", ["--dump", String(pid)]);
-  const dumps = readdirSync(dir).filter((file) => file.startsWith(`cg.${pid}`) && !before.has(file));
-  let total = 0;
-  for (const file of dumps) {
-    const match = /^totals:\s*(\d+)/m.exec(readFileSync(`${dir}/${file}`, "utf8"));
-    total += Number(match?.[1] ?? Number.NaN);
+  const statuses: number[] = [];
+  const values: number[] = [];
+  try {
+    for (let w = 0; w < windows; w++) {
+      statuses.push(...(await sendEach(url, requests, { offset: warmup + w * perWindow, count: perWindow })));
+      values.push((await dumpTotal(pid, dir)) / perWindow);
+    }
+  } finally {
+    await run("callgrind_control", ["--instr=off", String(pid)]);
   }
-  if (dumps.length === 0 || !Number.isFinite(total)) throw new Error(`no callgrind dump for workerd ${pid}`);
-  return { instructionsPerRequest: total / count, statuses };
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = sorted.length >> 1;
+  return {
+    instructionsPerRequest: values.reduce((sum, n) => sum + n, 0) / values.length,
+    medianWindow:
+      sorted.length % 2 === 1
+        ? (sorted[half] as number)
+        : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2,
+    windows: values,
+    statuses,
+  };
 }

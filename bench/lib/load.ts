@@ -4,7 +4,8 @@
  */
 
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,11 +58,24 @@ function toMs(value: string, unit: string): number {
 }
 
 let fileCounter = 0;
+/** wrk's request file for each request list, written once (a list of 60,000 tokens is 20 MB). */
+const requestFiles = new WeakMap<readonly BenchRequest[], string>();
+
+function requestFile(requests: readonly BenchRequest[]): string {
+  let file = requestFiles.get(requests);
+  if (file === undefined) {
+    fileCounter += 1;
+    file = join(tmpdir(), `edge-auth-bench-${process.pid}-${fileCounter}.txt`);
+    writeFileSync(file, `${requests.map((r) => `${r.path}\t${r.authorization ?? ""}`).join("\n")}\n`);
+    requestFiles.set(requests, file);
+    const written = file;
+    process.once("exit", () => rmSync(written, { force: true }));
+  }
+  return file;
+}
 
 export async function runWrk(options: LoadOptions): Promise<LoadResult> {
-  fileCounter += 1;
-  const file = join(tmpdir(), `edge-auth-bench-${process.pid}-${fileCounter}.txt`);
-  writeFileSync(file, `${options.requests.map((r) => `${r.path}\t${r.authorization ?? ""}`).join("\n")}\n`);
+  const file = requestFile(options.requests);
   const args = [
     "-t1",
     `-c${options.connections}`,
@@ -124,4 +138,44 @@ export async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };
+}
+
+/**
+ * Sends `count` requests of the cycle starting at `offset`, `concurrency` at a time on kept-alive
+ * connections (node:http: exact counts, no wrk needed, and about twice as fast as fetch), and
+ * returns every status in order of completion.
+ */
+export async function sendEach(
+  url: string,
+  requests: readonly BenchRequest[],
+  options: { readonly offset?: number; readonly count: number; readonly concurrency?: number },
+): Promise<number[]> {
+  const { offset = 0, count, concurrency = 4 } = options;
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const statuses: number[] = [];
+  let next = 0;
+  const one = (request: BenchRequest) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${url}${request.path}`,
+        { agent, headers: request.authorization ? { authorization: request.authorization } : {} },
+        (res) => {
+          res.resume();
+          res.once("end", () => resolve(res.statusCode ?? 0));
+          res.once("error", reject);
+        },
+      );
+      req.once("error", reject);
+      req.end();
+    });
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) statuses.push(await one(requests[(offset + next++) % requests.length] as BenchRequest));
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  return statuses;
 }

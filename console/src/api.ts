@@ -37,11 +37,63 @@ export interface AppView {
   readonly appIdClaim?: string | null;
   readonly userClaims?: readonly string[];
   readonly requestBindings?: Readonly<Record<string, string>>;
+  readonly requireNonce?: boolean;
+  readonly acceptMillisecondTimestamps?: boolean;
   readonly keys?: readonly KeyView[];
+  /** The identity provider's JWKS the app also verifies with (docs/keys.md). */
+  readonly jwksUri?: string;
+  /** Only in a read's answer, with a `jwksUri`: the keys the gateway holds from it, or why none. */
+  readonly jwks?: JwksView;
+  /** How many users are revoked (`…/revocations` lists them); absent: none. */
+  readonly revokedUsers?: number;
   readonly createdAt: string | null;
   readonly updatedAt: string | null;
   readonly warnings?: readonly FieldError[];
   readonly problems?: readonly FieldError[];
+}
+
+/** One key of an app's JWKS as the gateway loaded it. */
+export interface JwksKey {
+  readonly kid: string;
+  readonly alg: string;
+  readonly fingerprint: string;
+}
+
+/** A loaded JWKS: its keys, when it was fetched and expires, keys skipped by why. */
+export interface JwksSet {
+  readonly keys: readonly JwksKey[];
+  readonly fetchedAt: string;
+  readonly expiresAt: string;
+  /** Past `expiresAt`: still served while the provider fails (up to 24 hours). */
+  readonly stale: boolean;
+  readonly skipped: Readonly<Record<string, number>>;
+}
+
+export type JwksView = JwksSet | { readonly error: string };
+
+/** What `POST …/apps/{appId}/jwks/refresh` answers. */
+export interface JwksRefresh extends JwksSet {
+  readonly appId: string;
+  readonly jwksUri: string;
+  /** `false`: the provider failed, and this is the set held before. */
+  readonly refreshed: boolean;
+}
+
+/** A revoked user: their tokens issued before `before` are refused. */
+export interface Revocation {
+  readonly userId: string;
+  readonly before: string;
+}
+
+/** A page of `GET …/apps/{appId}/revocations`, by user id. */
+export interface RevocationList {
+  readonly revocations: readonly Revocation[];
+  readonly cursor: string | null;
+}
+
+/** What `PUT …/apps/{appId}/revocations/{userId}` answers. */
+export interface RevocationAnswer extends Revocation {
+  readonly appId: string;
 }
 
 export interface AppList {
@@ -147,7 +199,7 @@ export function whenUnauthorized(handler: (error: ApiError) => void): void {
   onUnauthorized = handler;
 }
 
-async function call<T>(method: string, path: string, body: unknown, token: string): Promise<T> {
+async function call<T>(method: string, path: string, body: unknown, token: string): Promise<Answer<T>> {
   let res: Response;
   try {
     res = await fetch(`${adminBase()}${path}`, {
@@ -163,14 +215,14 @@ async function call<T>(method: string, path: string, body: unknown, token: strin
   } catch {
     throw new ApiError(0, "NETWORK", "The gateway did not answer: check that it is running and reachable.");
   }
-  if (res.status === 204) return undefined as T;
+  if (res.status === 204) return { status: 204, body: undefined as T };
   let answer: unknown;
   try {
     answer = await res.json();
   } catch {
     answer = undefined;
   }
-  if (res.ok) return answer as T;
+  if (res.ok) return { status: res.status, body: answer as T };
   const error = answer as { code?: unknown; status?: unknown; errors?: unknown } | undefined;
   throw new ApiError(
     res.status,
@@ -180,8 +232,14 @@ async function call<T>(method: string, path: string, body: unknown, token: strin
   );
 }
 
-/** Calls the admin API with the stored token; a `401` signs the console out. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** A 2xx answer: its status (`201` created, `200` replaced) and its JSON. */
+export interface Answer<T> {
+  readonly status: number;
+  readonly body: T;
+}
+
+/** Calls the admin API with the stored token and answers the status too; a `401` signs the console out. */
+export async function apiAnswer<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
   const token = storedToken();
   if (token === null) {
     const error = new ApiError(401, "UNAUTHORIZED", "Not signed in");
@@ -194,6 +252,11 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     if (error instanceof ApiError && error.status === 401) onUnauthorized(error);
     throw error;
   }
+}
+
+/** Calls the admin API with the stored token; a `401` signs the console out. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await apiAnswer<T>(method, path, body)).body;
 }
 
 /** Checks a typed admin token with one small read before keeping it. */

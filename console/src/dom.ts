@@ -91,6 +91,23 @@ export function formatUtc(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
+/**
+ * The value of a `datetime-local` input (the browser's local time) as ISO 8601 in UTC, whole
+ * seconds without a fraction; `undefined` when empty. A value that is no date is passed on as it
+ * is, for the API to name it.
+ */
+export function localDateTimeIso(input: HTMLInputElement): string | undefined {
+  if (input.value === "") return undefined;
+  const date = new Date(input.value);
+  return Number.isNaN(date.getTime()) ? input.value : date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** A section named by its heading: a landmark a screen reader can jump to. */
+export function region(title: string, ...children: Child[]): HTMLElement {
+  const heading = h("h2", { id: uid("section") }, title);
+  return h("section", { "aria-labelledby": heading.id }, heading, ...children);
+}
+
 /** A modal confirmation: resolves `true` when the confirming button is pressed. */
 export function confirmDialog(options: {
   title: string;

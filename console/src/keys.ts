@@ -6,7 +6,7 @@
  */
 
 import type { FieldError } from "./api.ts";
-import { copyText, field, h, select, show } from "./dom.ts";
+import { copyText, field, h, localDateTimeIso, select, show } from "./dom.ts";
 
 export const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
 export const PUBLIC_KEY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] as const;
@@ -197,18 +197,12 @@ export function keyFields(options: { pathPrefix: string; windowFields: boolean }
     }
   });
 
-  function isoOf(input: HTMLInputElement): string | undefined {
-    if (input.value === "") return undefined;
-    const date = new Date(input.value);
-    return Number.isNaN(date.getTime()) ? input.value : date.toISOString().replace(".000Z", "Z");
-  }
-
   return {
     element,
     read() {
       const window: Record<string, string> = {};
-      const from = isoOf(notBefore);
-      const until = isoOf(notAfter);
+      const from = localDateTimeIso(notBefore);
+      const until = localDateTimeIso(notAfter);
       if (from !== undefined) window.notBefore = from;
       if (until !== undefined) window.notAfter = until;
       const head: KeyInput = { alg: alg.value, ...(kid.value === "" ? {} : { kid: kid.value }) };

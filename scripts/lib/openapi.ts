@@ -9,7 +9,7 @@
 
 import { toJsonSchemaDefs } from "@valibot/to-json-schema";
 import * as v from "valibot";
-import { VERIFY_REQUEST } from "../../src/admin/schema.ts";
+import { REVOCATION_REQUEST, VERIFY_REQUEST } from "../../src/admin/schema.ts";
 import { KEY_SCHEMA, WRITABLE_RECORD } from "../../src/apps/schema.ts";
 import { ERROR_CATALOGUE, REFUSAL_DETAILS } from "../../src/errors.ts";
 
@@ -130,6 +130,12 @@ const SCHEMAS = {
   Error: ERROR_BODY,
   Verdict: VERDICT,
   Stats: STATS,
+  RevocationRequest: REVOCATION_REQUEST,
+  Revocation: v.object({ appId: v.string(), userId: v.string(), before: v.string() }),
+  RevocationPage: v.object({
+    revocations: v.array(v.object({ userId: v.string(), before: v.string() })),
+    cursor: v.nullable(v.string()),
+  }),
   JwksRefresh: v.object({
     appId: v.string(),
     jwksUri: v.string(),
@@ -284,6 +290,46 @@ export const ADMIN_OPERATIONS = {
         "409": failure("CONFLICT: the app has no jwksUri"),
         ...COMMON,
       },
+    },
+  },
+  "/apps/{appId}/revocations": {
+    parameters: [APP_ID],
+    get: {
+      operationId: "listRevocations",
+      summary: "The app's revoked users, by user id, in pages",
+      parameters: [
+        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
+        { name: "cursor", in: "query", schema: { type: "string" }, description: "the `cursor` of the page before" },
+        { name: "prefix", in: "query", schema: { type: "string" }, description: "only user ids that start with this" },
+      ],
+      responses: {
+        "200": { description: "a page of revocations", content: json("RevocationPage") },
+        "404": failure("APP_NOT_FOUND"),
+        ...COMMON,
+      },
+    },
+  },
+  "/apps/{appId}/revocations/{userId}": {
+    parameters: [
+      APP_ID,
+      { name: "userId", in: "path", required: true, schema: { type: "string" }, description: "percent-encoded" },
+    ],
+    put: {
+      operationId: "revokeUser",
+      summary: "Refuse the user's tokens issued before `before` (default now); at most 10,000 users an app",
+      requestBody: { required: false, content: json("RevocationRequest") },
+      responses: {
+        "200": { description: "replaced", content: json("Revocation") },
+        "201": { description: "revoked", content: json("Revocation") },
+        "404": failure("APP_NOT_FOUND"),
+        "409": failure("CONFLICT: 10,000 revoked users already"),
+        ...COMMON,
+      },
+    },
+    delete: {
+      operationId: "liftRevocation",
+      summary: "Lift a user's revocation",
+      responses: { "204": { description: "lifted" }, "404": failure("APP_NOT_FOUND or NOT_FOUND"), ...COMMON },
     },
   },
   "/apps/{appId}/stats": {

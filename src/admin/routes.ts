@@ -9,7 +9,15 @@
 import type { Hono } from "hono";
 import { recordWarnings, type StoredRecord, validateRecord } from "../apps/checks.ts";
 import { jwksUriProblem } from "../apps/jwks.ts";
-import { addKey, type Change, mergePatch, removeKey, replaceRecord } from "../apps/key-ops.ts";
+import {
+  addKey,
+  type Change,
+  liftRevocation,
+  mergePatch,
+  removeKey,
+  replaceRecord,
+  revokeUser,
+} from "../apps/key-ops.ts";
 import type { AppRegistry } from "../apps/registry.ts";
 import { type AppRecord, DEFAULT_CLOCK_TOLERANCE_SECONDS, type FieldError } from "../apps/schema.ts";
 import type { AppStore } from "../apps/store.ts";
@@ -36,11 +44,13 @@ import { debugToken } from "./debugger.ts";
 import {
   CURSOR_ERROR,
   checkAppId,
+  checkUserId,
   invalidRequest,
   parseListQuery,
   parseStatsQuery,
   readKeyBody,
   readRecordBody,
+  readRevocationBody,
   readVerifyBody,
 } from "./schema.ts";
 
@@ -56,7 +66,7 @@ export interface AdminDeps {
 
 type AdminEnv = { Bindings: { ADMIN_TOKEN?: string; ASSETS?: Fetcher; METRICS?: DurableObjectNamespace } };
 
-type Action = "create" | "replace" | "patch" | "add_key" | "remove_key";
+type Action = "create" | "replace" | "patch" | "add_key" | "remove_key" | "revoke_user" | "lift_revocation";
 
 function notAllowed(): never {
   throw new GatewayError("METHOD_NOT_ALLOWED");
@@ -318,6 +328,60 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     return jsonResponse({ appId, jwksUri, refreshed: set.fetchedAt >= started, ...jwksView(set, deps.now()) });
   });
   app.all(`${appPath}/jwks/refresh`, notAllowed);
+
+  /** The user id of `…/revocations/{userId}`, percent-decoded. */
+  function userIdOf(url: string): string {
+    return checkUserId(routePath(url).split("/").at(-1) as string);
+  }
+
+  // Per-user revocation: every token of the user issued before `before` is refused.
+  app.put(`${appPath}/revocations/:userId`, async function revoke(c) {
+    const appId = appIdOf(c.req.url);
+    const userId = userIdOf(c.req.url);
+    const before = await readRevocationBody(c.req.raw, deps.now());
+    const stored = await existing(appId);
+    const known = (stored.raw as AppRecord).revocations?.[userId] !== undefined;
+    const record = changed(revokeUser(stored.raw as AppRecord, userId, before, now()));
+    await write("revoke_user", appId, record, c.req.url);
+    return jsonResponse({ appId, userId, before: new Date(before * 1000).toISOString() }, known ? 200 : 201);
+  });
+
+  app.delete(`${appPath}/revocations/:userId`, async function liftUserRevocation(c) {
+    const appId = appIdOf(c.req.url);
+    const userId = userIdOf(c.req.url);
+    const stored = await existing(appId);
+    const change = liftRevocation(stored.raw as AppRecord, userId, now());
+    if ("notFound" in change) throw new GatewayError("NOT_FOUND", { status: "No revocation for this user" });
+    await write("lift_revocation", appId, changed(change), c.req.url);
+    return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
+  });
+  app.all(`${appPath}/revocations/:userId`, notAllowed);
+
+  app.get(`${appPath}/revocations`, async function listRevocations(c) {
+    const appId = appIdOf(c.req.url);
+    const {
+      limit,
+      cursor,
+      prefix: userPrefix,
+    } = parseListQuery(new URLSearchParams(rawTarget(c.req.url).query), {
+      prefixIsText: true,
+    });
+    const adminToken = c.env.ADMIN_TOKEN as string;
+    const listing = `revocations:${appId}:${userPrefix}`;
+    const after = cursor === undefined ? undefined : await openCursor(cursor, listing, adminToken);
+    if (after === null) throw invalidRequest([CURSOR_ERROR]);
+    // Kept sorted by user (`revokeUser`), so a page starts after the cursor's user.
+    const all = Object.entries((await existing(appId)).record.revocations ?? {}).filter(
+      ([user]) => user.startsWith(userPrefix) && (after === undefined || user > after),
+    );
+    const page = all.slice(0, limit);
+    const last = page.at(-1)?.[0];
+    return jsonResponse({
+      revocations: page.map(([userId, before]) => ({ userId, before: new Date(before * 1000).toISOString() })),
+      cursor: all.length > limit && last !== undefined ? await sealCursor(last, listing, adminToken) : null,
+    });
+  });
+  app.all(`${appPath}/revocations`, notAllowed);
 
   // Decision counts by outcome, reason and detail, from the app's AppMetrics object.
   app.get(`${appPath}/stats`, async function appStats(c) {

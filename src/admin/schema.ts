@@ -7,10 +7,12 @@
 import * as v from "valibot";
 import { APP_ID_PATTERN } from "../apps/kv-keys.ts";
 import {
+  DATE_TIME,
   type FieldError,
   fieldErrors,
   KEY_SCHEMA,
   type KeyRecord,
+  MAX_USER_ID_CHARS,
   WRITABLE_RECORD,
   type WritableFields,
 } from "../apps/schema.ts";
@@ -127,6 +129,41 @@ export function parseStatsQuery(query: URLSearchParams): StatsWindow {
   return window;
 }
 
+/** The body of `PUT …/revocations/{userId}`: `{"before": ISO}`, or nothing (now). */
+export const REVOCATION_REQUEST = v.strictObject(
+  { before: v.optional(DATE_TIME) },
+  'must be a JSON object with an optional "before" (ISO 8601)',
+);
+
+/** When the revocation starts (Unix seconds): the body's `before`, or `nowMs` without one. */
+export async function readRevocationBody(request: Request, nowMs: number): Promise<number> {
+  const declared = request.headers.get("content-length");
+  if (request.body === null || declared === "0") return Math.floor(nowMs / 1000);
+  const { before } = parseBody(REVOCATION_REQUEST, await readJsonBody(request));
+  return before === undefined ? Math.floor(nowMs / 1000) : Date.parse(before) / 1000;
+}
+
+/**
+ * A user id in a path: percent-decoded, 1–256 characters of well-formed text without controls.
+ * Not `.` or `..`: URL parsers (browsers', `fetch`'s) resolve those segments, even as `%2e`, so
+ * such a revocation could be made with a raw client but never listed back or lifted by URL.
+ */
+export function checkUserId(raw: string): string {
+  let userId: string;
+  try {
+    userId = decodeURIComponent(raw);
+  } catch {
+    throw invalidRequest([{ path: "userId", message: "must be percent-encoded UTF-8" }]);
+  }
+  if (userId === "" || userId.length > MAX_USER_ID_CHARS || !userId.isWellFormed() || /\p{Cc}/u.test(userId)) {
+    throw invalidRequest([{ path: "userId", message: `must be 1 to ${MAX_USER_ID_CHARS} characters of text` }]);
+  }
+  if (userId === "." || userId === "..") {
+    throw invalidRequest([{ path: "userId", message: "cannot be . or .. (URLs resolve them as path segments)" }]);
+  }
+  return userId;
+}
+
 export interface ListQuery {
   readonly limit: number;
   readonly cursor: string | undefined;
@@ -142,7 +179,11 @@ const CURSOR_SHAPE = /^[A-Za-z0-9_-]{1,2048}\.[A-Za-z0-9_-]{22}$/;
 
 export const CURSOR_ERROR: FieldError = { path: "cursor", message: "is not a cursor from this list" };
 
-export function parseListQuery(query: URLSearchParams): ListQuery {
+/**
+ * `?limit=&cursor=&prefix=` of a listing. `prefix` is the start of an appId (apps), or with
+ * `prefixIsText` any text (the start of a user id: revocations).
+ */
+export function parseListQuery(query: URLSearchParams, { prefixIsText = false } = {}): ListQuery {
   const errors: FieldError[] = [];
   let limit = DEFAULT_LIST_LIMIT;
   let cursor: string | undefined;
@@ -158,7 +199,10 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
       if (CURSOR_SHAPE.test(value)) cursor = value;
       else errors.push(CURSOR_ERROR);
     } else if (name === "prefix") {
-      if (APP_ID_PREFIX.test(value)) prefix = value;
+      if (prefixIsText ? value.length <= MAX_USER_ID_CHARS && value.isWellFormed() : APP_ID_PREFIX.test(value)) {
+        prefix = value;
+      } else if (prefixIsText)
+        errors.push({ path: "prefix", message: `must be at most ${MAX_USER_ID_CHARS} characters` });
       else errors.push({ path: "prefix", message: "must be the start of an appId: A-Z a-z 0-9 . _ -" });
     } else errors.push({ path: name, message: "is not a list parameter" });
   }

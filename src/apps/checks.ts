@@ -29,7 +29,7 @@ function listOf(value: string | readonly string[] | undefined): readonly string[
 /** The policy a record sets; each field it leaves out keeps v1's (`V1_POLICY`). */
 export function tokenPolicy(record: AppRecord): TokenPolicy {
   const { issuer, audience, requireExp, maxTokenLifetimeSeconds, tokensNotBefore } = record;
-  const { appIdClaim, userClaims, requestBindings } = record;
+  const { appIdClaim, userClaims, requestBindings, acceptMillisecondTimestamps, requireNonce } = record;
   return {
     issuers: listOf(issuer),
     audiences: listOf(audience),
@@ -40,6 +40,8 @@ export function tokenPolicy(record: AppRecord): TokenPolicy {
     userClaims: userClaims ?? V1_POLICY.userClaims,
     // The shared default object: binding compiles each bindings object once (`bindingsOf`).
     requestBindings: requestBindings ?? V1_POLICY.requestBindings,
+    acceptMillisecondTimestamps: acceptMillisecondTimestamps ?? false,
+    requireNonce: requireNonce ?? false,
   };
 }
 
@@ -75,6 +77,8 @@ export interface CheckedAppRecord {
   readonly keys: readonly CheckedKey[];
   /** The provider's JWKS the app also verifies with, or `null`. */
   readonly jwksUri: string | null;
+  /** Revoked users: user id → Unix seconds before which their tokens are refused; `null`: none. */
+  readonly revocations: ReadonlyMap<string, number> | null;
   readonly clockToleranceSeconds: number;
   readonly policy: TokenPolicy;
 }
@@ -188,6 +192,10 @@ export function checkRecord(record: AppRecord): Checked<CheckedAppRecord> {
       enforcement,
       keys,
       jwksUri: record.jwksUri ?? null,
+      revocations:
+        record.revocations === undefined || Object.keys(record.revocations).length === 0
+          ? null
+          : new Map(Object.entries(record.revocations)),
       clockToleranceSeconds: record.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
       policy: tokenPolicy(record),
     },

@@ -5,7 +5,7 @@
  */
 
 import { enforcementOf } from "./checks.ts";
-import { type AppRecord, type KeyRecord, MAX_KEYS, type WritableFields } from "./schema.ts";
+import { type AppRecord, type KeyRecord, MAX_KEYS, MAX_REVOCATIONS, type WritableFields } from "./schema.ts";
 import type { KeyFingerprints } from "./view.ts";
 
 export type Change = { readonly record: AppRecord } | { readonly conflict: string } | { readonly notFound: true };
@@ -13,9 +13,48 @@ export type Change = { readonly record: AppRecord } | { readonly conflict: strin
 /** How the view names a key without a kid: `sha256:` and 16 hex digits. */
 const FINGERPRINT = /^sha256:[0-9a-f]{16}$/;
 
-/** A PUT: the fields as given, created when the app was first written, updated `now` (ISO 8601). */
+/**
+ * A PUT: the fields as given, created when the app was first written, updated `now` (ISO 8601).
+ * The revoked users stay: they are changed through their own routes only.
+ */
 export function replaceRecord(existing: AppRecord | null, fields: WritableFields, now: string): AppRecord {
-  return { ...fields, createdAt: existing?.createdAt ?? now, updatedAt: now };
+  const revocations = existing?.revocations;
+  return {
+    ...fields,
+    ...(revocations === undefined ? {} : { revocations }),
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Revokes a user's tokens issued before `before` (Unix seconds). Revocations a token could no
+ * longer outlive (older than `maxTokenLifetimeSeconds`, when the app sets it) are dropped; at
+ * most `MAX_REVOCATIONS` in all.
+ */
+export function revokeUser(existing: AppRecord, userId: string, before: number, nowIso: string): Change {
+  const now = Date.parse(nowIso) / 1000;
+  const lifetime = existing.maxTokenLifetimeSeconds;
+  const kept = Object.entries(existing.revocations ?? {}).filter(
+    ([user, since]) => user !== userId && (lifetime === undefined || since + lifetime > now),
+  );
+  if (kept.length >= MAX_REVOCATIONS) {
+    return { conflict: `The app has ${MAX_REVOCATIONS} revoked users; lift some first` };
+  }
+  const entries: [string, number][] = [...kept, [userId, before]];
+  // Kept in user order, so listing pages through them by user.
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const revocations = Object.fromEntries(entries);
+  return { record: { ...existing, revocations, updatedAt: nowIso } };
+}
+
+/** Lifts a user's revocation; not found when the user is not revoked. */
+export function liftRevocation(existing: AppRecord, userId: string, nowIso: string): Change {
+  if (existing.revocations === undefined || !Object.hasOwn(existing.revocations, userId)) return { notFound: true };
+  const { [userId]: _lifted, ...rest } = existing.revocations;
+  const record: AppRecord = { ...existing, revocations: rest, updatedAt: nowIso };
+  if (Object.keys(rest).length === 0) delete record.revocations;
+  return { record };
 }
 
 /**

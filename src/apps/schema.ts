@@ -74,7 +74,7 @@ function isCalendarDate(value: string): boolean {
   return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-const DATE_TIME = v.pipe(
+export const DATE_TIME = v.pipe(
   v.string("must be an ISO 8601 date and time"),
   v.check(
     (value) => ISO_INSTANT.test(value) && isCalendarDate(value) && Number.isFinite(Date.parse(value)),
@@ -193,6 +193,8 @@ export const WRITABLE_FIELDS = {
     ),
   ),
   tokensNotBefore: DATE_TIME,
+  acceptMillisecondTimestamps: v.boolean("must be a boolean"),
+  requireNonce: v.boolean("must be a boolean"),
   jwksUri: v.pipe(
     v.string("must be a string"),
     v.maxLength(MAX_JWKS_URI_CHARS, `must be at most ${MAX_JWKS_URI_CHARS} characters`),
@@ -217,6 +219,8 @@ export const POLICY_FIELD_NAMES = [
   "appIdClaim",
   "userClaims",
   "requestBindings",
+  "acceptMillisecondTimestamps",
+  "requireNonce",
 ] as const satisfies readonly (keyof typeof WRITABLE_FIELDS)[];
 
 /**
@@ -239,6 +243,8 @@ const RECORD_FIELDS = {
   appIdClaim: v.optional(WRITABLE_FIELDS.appIdClaim),
   userClaims: v.optional(WRITABLE_FIELDS.userClaims),
   requestBindings: v.optional(WRITABLE_FIELDS.requestBindings),
+  acceptMillisecondTimestamps: v.optional(WRITABLE_FIELDS.acceptMillisecondTimestamps),
+  requireNonce: v.optional(WRITABLE_FIELDS.requireNonce),
 } satisfies Record<keyof typeof WRITABLE_FIELDS, v.GenericSchema>;
 
 const OBJECT_MESSAGE = "must be a JSON object of writable fields";
@@ -247,10 +253,33 @@ const OBJECT_MESSAGE = "must be a JSON object of writable fields";
 export const WRITABLE_RECORD = v.strictObject(RECORD_FIELDS, OBJECT_MESSAGE);
 export type WritableFields = v.InferOutput<typeof WRITABLE_RECORD>;
 
-/** An app record as stored: the writable fields and the two timestamps. */
+/** At most this many revoked users an app: the list lives in its record, read on every load. */
+export const MAX_REVOCATIONS = 10_000;
+/** A revoked user's id: any user claim's value, as long as identifiers go. */
+export const MAX_USER_ID_CHARS = 256;
+
+/**
+ * Revoked users (`…/revocations/{userId}`): user id → Unix seconds before which that user's tokens
+ * are refused. Written only through its own routes, never by PUT or PATCH.
+ */
+const REVOCATIONS = v.pipe(
+  v.custom<object>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    "must be an object",
+  ),
+  v.record(
+    v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_USER_ID_CHARS)),
+    v.pipe(v.number("must be a number"), v.finite("must be finite")),
+    "must map user ids to Unix seconds",
+  ),
+  v.check((map) => Object.keys(map).length <= MAX_REVOCATIONS, `must hold at most ${MAX_REVOCATIONS} users`),
+);
+
+/** An app record as stored: the writable fields, the revoked users and the two timestamps. */
 export const STORED_RECORD = v.strictObject(
   {
     ...RECORD_FIELDS,
+    revocations: v.optional(REVOCATIONS),
     createdAt: v.optional(v.string("must be a string")),
     updatedAt: v.optional(v.string("must be a string")),
   },

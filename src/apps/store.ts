@@ -27,6 +27,8 @@ export interface ResolvedApp {
   readonly keyring: Keyring | null;
   /** The provider's JWKS the app also verifies with (`JwksCache`), or `null`. */
   readonly jwksUri: string | null;
+  /** Revoked users: user id → Unix seconds before which their tokens are refused; `null`: none. */
+  readonly revocations: ReadonlyMap<string, number> | null;
   readonly clockToleranceSeconds: number;
   readonly policy: TokenPolicy;
 }
@@ -50,6 +52,8 @@ export class AppStore {
   readonly #source: AppRecordSource;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
+  /** From this many entries on, a hit moves its entry to the end (least recently used first out). */
+  readonly #lruFrom: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, CacheEntry>();
 
@@ -57,6 +61,7 @@ export class AppStore {
     this.#source = source;
     this.#ttlMs = options.ttlMs;
     this.#maxEntries = options.maxEntries ?? MAX_CACHED_APPS;
+    this.#lruFrom = Math.floor(this.#maxEntries * 0.75);
     this.#now = options.now ?? (() => Date.now());
   }
 
@@ -69,9 +74,12 @@ export class AppStore {
     const now = this.#now();
     const cached = this.#cache.get(appId);
     if (cached && cached.expiresAt > now) {
-      // Least recently used goes first when the cache is full: refresh this entry's place.
-      this.#cache.delete(appId);
-      this.#cache.set(appId, cached);
+      // Least recently used goes first when the cache is full: refresh this entry's place, once
+      // eviction is near (before, the order decides nothing, and the hot path skips two map writes).
+      if (this.#cache.size >= this.#lruFrom) {
+        this.#cache.delete(appId);
+        this.#cache.set(appId, cached);
+      }
       return cached.app;
     }
     const entry: CacheEntry = { expiresAt: now + this.#ttlMs, app: this.#load(appId) };
@@ -118,6 +126,7 @@ export class AppStore {
       enforcement: checked.enforcement,
       keyring: imported.keyring,
       jwksUri: checked.jwksUri,
+      revocations: checked.revocations,
       clockToleranceSeconds: checked.clockToleranceSeconds,
       policy: checked.policy,
     };

@@ -101,9 +101,13 @@ export interface AppView {
   readonly appIdClaim?: string | null;
   readonly userClaims?: readonly string[];
   readonly requestBindings?: Readonly<Record<string, string>>;
+  readonly acceptMillisecondTimestamps?: boolean;
+  readonly requireNonce?: boolean;
   readonly keys?: readonly KeyView[];
   /** The identity provider's JWKS the app also verifies with. */
   readonly jwksUri?: string;
+  /** How many users are revoked (`…/revocations` lists them). */
+  readonly revokedUsers?: number;
   /** Only in a read's answer: the keys this isolate holds from `jwksUri`, or why it holds none. */
   readonly jwks?: JwksView;
   readonly createdAt: string | null;
@@ -146,6 +150,7 @@ export function appView(appId: string, record: AppRecord, prints: KeyFingerprint
         }
       : {}),
     ...(record.jwksUri !== undefined ? { jwksUri: record.jwksUri } : {}),
+    ...(record.revocations !== undefined ? { revokedUsers: Object.keys(record.revocations).length } : {}),
     createdAt: record.createdAt ?? null,
     updatedAt: record.updatedAt ?? null,
   };

@@ -21,6 +21,11 @@ export type TokenRequestReason = "initial" | "expiring" | "expired" | "rejected"
 
 export interface TokenRequest {
   readonly reason: TokenRequestReason;
+  /**
+   * The challenge nonce the gateway issued, when the app requires one (`requireNonce`): the token
+   * must carry it as its `nonce` claim (the Dotdigital challenge function).
+   */
+  readonly nonce?: string;
 }
 
 export interface ClientOptions {
@@ -53,6 +58,17 @@ export interface ClientOptions {
   readonly fetch?: FetchFunction;
   /** The device clock, milliseconds since the epoch; `Date.now` by default. */
   readonly now?: () => number;
+  /**
+   * Challenge nonces: `"auto"` (default) asks the gateway for one before the first `getToken()`,
+   * passes it when the app requires one, and stops asking when it does not; `"always"` asks before
+   * every `getToken()`; `"never"` does not ask.
+   */
+  readonly nonce?: "auto" | "always" | "never";
+  /**
+   * Where nonces are issued: `{origin of baseUrl}/.well-known/edge-authenticator/apps/{appId}/nonce`
+   * by default.
+   */
+  readonly nonceUrl?: string | URL;
 }
 
 export interface Client {
@@ -155,6 +171,13 @@ export function createClient(options: ClientOptions): Client {
     throw optionError("appId must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$");
   }
   const base = appUrl(String(options.baseUrl ?? ""), appId);
+  const nonceMode = options.nonce ?? "auto";
+  if (nonceMode !== "auto" && nonceMode !== "always" && nonceMode !== "never") {
+    throw optionError('nonce must be "auto", "always" or "never"');
+  }
+  const nonceUrl = String(
+    options.nonceUrl ?? new URL(`/.well-known/edge-authenticator/apps/${appId}/nonce`, new URL(base).origin),
+  );
   if (typeof getToken !== "function") throw optionError("getToken must be a function");
   if (onAuthError !== undefined && typeof onAuthError !== "function") {
     throw optionError("onAuthError must be a function");
@@ -178,6 +201,26 @@ export function createClient(options: ClientOptions): Client {
   let failures = 0;
   let lastError: AuthError | undefined;
   let suspended = false;
+  /** Whether the app requires a nonce: unknown until the gateway said (auto mode). */
+  let nonceRequired: boolean | undefined;
+
+  /** A nonce for the next `getToken()`, when the app needs one; never an error (the token will say). */
+  async function challenge(): Promise<string | undefined> {
+    if (nonceMode === "never" || (nonceMode === "auto" && nonceRequired === false)) return undefined;
+    try {
+      const response = await send(nonceUrl, { method: "POST" });
+      if (!response.ok) {
+        // No nonces here (an older gateway, or none configured): stop asking.
+        if (nonceMode === "auto" && (response.status === 404 || response.status === 503)) nonceRequired = false;
+        return undefined;
+      }
+      const answer = (await response.json()) as { nonce?: unknown; required?: unknown };
+      if (nonceMode === "auto") nonceRequired = answer.required === true;
+      return typeof answer.nonce === "string" && (nonceRequired || nonceMode === "always") ? answer.nonce : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   function adopt(next: string): void {
     token = next;
@@ -197,7 +240,8 @@ export function createClient(options: ClientOptions): Client {
     if (refreshing) return refreshing;
     const startedIn = generation;
     const pending = (async () => {
-      const next = checkedToken(await getToken({ reason }), "getToken");
+      const nonce = await challenge();
+      const next = checkedToken(await getToken(nonce === undefined ? { reason } : { reason, nonce }), "getToken");
       if (generation !== startedIn) return token ?? next;
       adopt(next);
       return next;
@@ -275,6 +319,7 @@ export function createClient(options: ClientOptions): Client {
     reset(): void {
       token = undefined;
       times = {};
+      nonceRequired = undefined;
       generation++;
       refreshing = undefined;
       failures = 0;

@@ -30,8 +30,15 @@ function decodeSegment(text: string): string | null {
   return out;
 }
 
+/**
+ * Values at or above this are milliseconds, as some backends issue them (the gateway accepts them
+ * when an app's policy says `acceptMillisecondTimestamps`); seconds reach it only in year 5138.
+ */
+const MILLISECONDS_THRESHOLD = 1e11;
+
 function seconds(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+  if (typeof value !== "number" || !Number.isFinite(value)) return undefined;
+  return value >= MILLISECONDS_THRESHOLD ? value / 1000 : value;
 }
 
 /** The token's `exp` and `iat` (Unix seconds), each when it is a number; `{}` for an opaque token. */

@@ -89,11 +89,13 @@ function collectPairs(
     if (typeof value !== "string") {
       throw badRequest("binding_value_type", `${binding.field} in the ${where} is not a text field`);
     }
-    out.push({ ...binding, value, source });
+    out.push({ field: binding.field, claim: binding.claim, value, source });
   }
 }
 
 function decodeFormComponent(text: string, source: Source): string {
+  // Most names and values hold neither: the text is its own decoding.
+  if (!text.includes("%") && !text.includes("+")) return text;
   try {
     return decodeURIComponent(text.replaceAll("+", " "));
   } catch {
@@ -111,23 +113,32 @@ function decodeFormComponent(text: string, source: Source): string {
 const PAIR_SEPARATOR = /[&;]/;
 
 /**
- * `application/x-www-form-urlencoded` pairs (the query uses the same syntax). Only names are
- * decoded for every pair; a value is decoded only when its name is an identity field, so a
- * stray `%` in an unrelated value is the origin's business.
+ * The identities named in `application/x-www-form-urlencoded` text (the query uses the same
+ * syntax), in one pass: every name is decoded and folded, a value only when its name is bound
+ * (a stray `%` in an unrelated value is the origin's business). A bound name given twice in any
+ * case, or in bracket form, is `400`.
  */
-function* formPairs(text: string, source: Source, bindings: Bindings): Generator<readonly [string, string]> {
-  if (text === "") return;
+function collectFormText(text: string, source: "query" | "form", bindings: Bindings, out: NamedIdentity[]): void {
+  const where = source === "query" ? "query" : "body";
+  let seen: Binding[] | undefined;
   for (const part of text.split(PAIR_SEPARATOR)) {
     if (part === "") continue;
     const equals = part.indexOf("=");
-    const rawName = equals < 0 ? part : part.slice(0, equals);
-    const name = decodeFormComponent(rawName, source);
-    const folded = foldName(name);
-    if (!bindings.has(folded) && !isBracketForm(folded, bindings)) {
-      yield [name, ""];
+    const folded = foldName(decodeFormComponent(equals < 0 ? part : part.slice(0, equals), source));
+    const binding = bindings.get(folded);
+    if (binding === undefined) {
+      if (isBracketForm(folded, bindings)) {
+        throw badRequest("binding_bracket_form", `Identity field in bracket form in the ${where}`);
+      }
       continue;
     }
-    yield [name, equals < 0 ? "" : decodeFormComponent(part.slice(equals + 1), source)];
+    if (seen?.includes(binding)) {
+      throw badRequest("binding_field_repeated", `${binding.field} given more than once in the ${where}`);
+    }
+    if (seen === undefined) seen = [binding];
+    else seen.push(binding);
+    const value = equals < 0 ? "" : decodeFormComponent(part.slice(equals + 1), source);
+    out.push({ field: binding.field, claim: binding.claim, value, source });
   }
 }
 
@@ -222,7 +233,7 @@ export async function readRequestIdentities(
   // An app that binds no field has nothing to look for: its bodies stream through unread.
   if (bindings.size === 0) return { named: [], body: request.body };
   const named: NamedIdentity[] = [];
-  collectPairs(formPairs(query, "query", bindings), "query", bindings, named);
+  if (query !== "") collectFormText(query, "query", bindings, named);
   const { body } = await collectBody(request, maxBodyBytes, bindings, named);
   return { named, body };
 }
@@ -257,7 +268,7 @@ async function collectBody(
   else if (kind === "form") {
     const text = decodeUtf8Strict(bytes);
     if (text === null) throw badRequest("body_not_parsable", "Request body is not valid UTF-8");
-    collectPairs(formPairs(text, "form", bindings), "form", bindings, named);
+    collectFormText(text, "form", bindings, named);
   } else await collectMultipart(bytes, contentType, bindings, named);
   return { body: bytes };
 }

@@ -14,10 +14,14 @@ import type { JwksCache, JwksSet } from "../apps/jwks.ts";
 import type { AppStore, ResolvedApp } from "../apps/store.ts";
 import type { GatewayConfig } from "../config.ts";
 import { ERROR_CATALOGUE, GatewayError, type RefusalDetail, refusal } from "../errors.ts";
+import { encodeBase64url } from "../lib/base64url.ts";
+import { ownMember } from "../lib/json.ts";
 import type { RawTarget } from "../lib/raw-target.ts";
 import { logEvent } from "../log.ts";
 import type { DecisionRecorder } from "../metrics/recorder.ts";
-import { checkTimeClaims } from "../token/claims.ts";
+import type { AppNonces } from "../nonces/app-nonces.ts";
+import { readNonce } from "../nonces/nonce.ts";
+import { checkTimeClaims, timeClaims } from "../token/claims.ts";
 import { isWithinWindow, type Keyring, keyring, type VerificationKey } from "../token/keys.ts";
 import { type TokenFacts, type VerifiedToken, verifyAppToken } from "../token/verify.ts";
 import { checkRequestIdentities, readRequestIdentities } from "./binding.ts";
@@ -38,6 +42,45 @@ export interface GatewayDeps {
   readonly limiter?: RateLimit | null;
   /** Keys from apps' JWKS URLs; `null`: an app with a `jwksUri` answers `503`. */
   readonly jwks?: JwksCache | null;
+  /** Challenge nonces: the MAC key and the store of bindings; `null`: an app that requires one answers `503`. */
+  readonly nonces?: NonceService | null;
+}
+
+export interface NonceService {
+  /** From `NONCE_SECRET`; `null` when it is not set. */
+  readonly key: Promise<CryptoKey> | null;
+  /** The `NONCES` Durable Object namespace; `null` when it is not bound. */
+  readonly store: DurableObjectNamespace<AppNonces> | null;
+}
+
+/** SHA-256 of a token, base64url: what the nonce store keeps instead of the token. */
+async function tokenHash(token: string): Promise<string> {
+  return encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+}
+
+/**
+ * The challenge (`requireNonce`): the token's `nonce` must be one this gateway issued for the app,
+ * valid when the token was issued, and not carried by another token before. Runs once per token
+ * and isolate (a verified token is cached), after every other check of the token.
+ */
+async function checkNonce(token: string, claims: Record<string, unknown>, app: ResolvedApp, deps: GatewayDeps) {
+  const service = deps.nonces;
+  if (!service?.key || !service.store) throw refusal("nonce_unconfigured");
+  const nonce = ownMember(claims, "nonce");
+  if (typeof nonce !== "string") throw refusal("nonce_missing");
+  const issued = await readNonce(await service.key, app.appId, nonce);
+  if (issued === null) throw refusal("nonce_invalid");
+  const { iat } = timeClaims(claims, app.policy.acceptMillisecondTimestamps);
+  if (iat === undefined || iat > issued.expiresAt) throw refusal("nonce_expired");
+  let bound: boolean;
+  try {
+    bound = await service.store
+      .get(service.store.idFromName(app.appId))
+      .bind(issued.id, await tokenHash(token), issued.expiresAt);
+  } catch {
+    throw refusal("nonce_store_unavailable");
+  }
+  if (!bound) throw refusal("nonce_reused");
 }
 
 /** What to forward as the body: the bytes when the pipeline read them, else the request's stream. */
@@ -155,11 +198,16 @@ async function verifyRequestToken(
     facts.key = cached.key;
     if (cached.key.kid !== null) facts.kid = cached.key.kid;
     // Signature and claims were checked under this record; time moves on, so check it again.
-    checkTimeClaims(cached.claims, { now, clockToleranceSeconds: app.clockToleranceSeconds });
+    checkTimeClaims(cached.claims, {
+      now,
+      clockToleranceSeconds: app.clockToleranceSeconds,
+      acceptMillisecondTimestamps: app.policy.acceptMillisecondTimestamps,
+    });
     return cached;
   }
   const options = {
     appId: app.appId,
+    revocations: app.revocations,
     clockToleranceSeconds: app.clockToleranceSeconds,
     now,
     policy: app.policy,
@@ -177,6 +225,7 @@ async function verifyRequestToken(
     ring = withJwks(app, fresh);
     verified = await verifyAppToken(token, { ...options, keyring: ring });
   }
+  if (app.policy.requireNonce) await checkNonce(token, verified.claims, app, deps);
   deps.tokens.set(token, app, verified);
   return verified;
 }

@@ -29,6 +29,8 @@ type FromBase64 = (text: string, options: { alphabet: "base64url"; lastChunkHand
 const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64;
 
 const BASE64URL_TEXT = /^[A-Za-z0-9_-]*$/;
+/** One options object for every call: the hot path allocates nothing it can share. */
+const STRICT_BASE64URL = { alphabet: "base64url", lastChunkHandling: "strict" } as const;
 /** The padding that makes a text of each length modulo 4 whole (1 is no valid length). */
 const PADDING = ["", "", "==", "="] as const;
 
@@ -44,7 +46,7 @@ export function decodeBase64urlNative(
   if (fromBase64 === undefined) throw new Error("this runtime has no Uint8Array.fromBase64");
   if (text.length % 4 === 1 || !BASE64URL_TEXT.test(text)) return null;
   try {
-    return fromBase64(text + PADDING[text.length % 4], { alphabet: "base64url", lastChunkHandling: "strict" });
+    return fromBase64(text + PADDING[text.length % 4], STRICT_BASE64URL);
   } catch {
     return null;
   }

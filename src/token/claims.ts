@@ -12,25 +12,48 @@ export interface TimeOptions {
   readonly now: number;
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
   readonly clockToleranceSeconds: number;
+  /** Read a time claim of at least `MILLISECONDS_THRESHOLD` as milliseconds (the app's policy). */
+  readonly acceptMillisecondTimestamps?: boolean;
 }
 
-function numericDate(payload: Record<string, unknown>, name: string): number | undefined {
+/**
+ * A time claim this large is milliseconds, not seconds: 10^11 seconds is the year 5138, while
+ * 10^11 milliseconds is 1973. Samples that set `iat` with `System.currentTimeMillis()` send them.
+ */
+export const MILLISECONDS_THRESHOLD = 1e11;
+
+function numericDate(payload: Record<string, unknown>, name: string, acceptMilliseconds: boolean): number | undefined {
   if (!Object.hasOwn(payload, name)) return undefined;
   const value = payload[name];
   // JSON has no Infinity, but `1e999` parses to it; a non-finite date is no date.
   if (typeof value !== "number" || !Number.isFinite(value)) throw refusal("time_claim_not_number");
-  return value;
+  if (Math.abs(value) < MILLISECONDS_THRESHOLD) return value;
+  if (!acceptMilliseconds) throw refusal("timestamp_in_milliseconds");
+  return value / 1000;
+}
+
+/** `exp`, `nbf` and `iat` in seconds, each when present (`38 MALFORMED` when one is not a number). */
+export function timeClaims(
+  payload: Record<string, unknown>,
+  acceptMilliseconds = false,
+): { exp: number | undefined; nbf: number | undefined; iat: number | undefined } {
+  return {
+    exp: numericDate(payload, "exp", acceptMilliseconds),
+    nbf: numericDate(payload, "nbf", acceptMilliseconds),
+    iat: numericDate(payload, "iat", acceptMilliseconds),
+  };
 }
 
 /**
  * `exp`, `nbf` and `iat` (RFC 7519 section 4.1.4–6). All three are optional; when present each
- * must be a finite number (`38 MALFORMED`). Expired is `40 TOKEN_EXPIRED` with `serverTime`;
- * not yet valid, or issued in the future, is `38 TIME_CONSTRAINT_FAILURE`.
+ * must be a finite number (`38 MALFORMED`) of seconds (fractions allowed; milliseconds only when
+ * the app accepts them, else `38 TIME_CONSTRAINT_FAILURE`, `timestamp_in_milliseconds`). Expired
+ * is `40 TOKEN_EXPIRED` with `serverTime`; not yet valid, or issued in the future, is
+ * `38 TIME_CONSTRAINT_FAILURE`.
  */
-export function checkTimeClaims(payload: Record<string, unknown>, { now, clockToleranceSeconds }: TimeOptions): void {
-  const exp = numericDate(payload, "exp");
-  const nbf = numericDate(payload, "nbf");
-  const iat = numericDate(payload, "iat");
+export function checkTimeClaims(payload: Record<string, unknown>, options: TimeOptions): void {
+  const { now, clockToleranceSeconds } = options;
+  const { exp, nbf, iat } = timeClaims(payload, options.acceptMillisecondTimestamps);
   if (exp !== undefined && now >= exp + clockToleranceSeconds) {
     throw refusal("exp_passed", { extra: { serverTime: Math.floor(now) } });
   }
@@ -46,8 +69,7 @@ export function checkTimeClaims(payload: Record<string, unknown>, { now, clockTo
  * Whether `iss` and `aud` match is `checkIssuerAndAudience`, after the app and user claims.
  */
 export function checkPolicyClaims(payload: Record<string, unknown>, policy: TokenPolicy): void {
-  const exp = numericDate(payload, "exp");
-  const iat = numericDate(payload, "iat");
+  const { exp, iat } = timeClaims(payload, policy.acceptMillisecondTimestamps);
   const maxLifetime = policy.maxTokenLifetimeSeconds;
   if ((policy.requireExp || maxLifetime !== null) && exp === undefined) throw refusal("exp_missing");
   if (maxLifetime !== null && iat === undefined) throw refusal("iat_missing");
@@ -72,6 +94,24 @@ export function checkIssuerAndAudience(payload: Record<string, unknown>, policy:
     const aud = payload.aud as string | string[];
     const audiences = typeof aud === "string" ? [aud] : aud;
     if (!audiences.some((value) => policy.audiences?.includes(value))) throw refusal("aud_mismatch");
+  }
+}
+
+/**
+ * A revoked user (by any of the app's user claims) whose token was issued before the revocation,
+ * or carries no `iat`, is `38 TIME_CONSTRAINT_FAILURE` (`user_revoked`).
+ */
+export function checkRevocations(
+  payload: Record<string, unknown>,
+  policy: Pick<TokenPolicy, "userClaims" | "acceptMillisecondTimestamps">,
+  revocations: ReadonlyMap<string, number>,
+): void {
+  for (const claim of policy.userClaims) {
+    const user = ownMember(payload, claim);
+    const before = typeof user === "string" ? revocations.get(user) : undefined;
+    if (before === undefined) continue;
+    const { iat } = timeClaims(payload, policy.acceptMillisecondTimestamps);
+    if (iat === undefined || iat < before) throw refusal("user_revoked");
   }
 }
 

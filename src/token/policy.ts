@@ -33,6 +33,10 @@ export interface TokenPolicy {
   readonly userClaims: readonly string[];
   /** Request field → the claim it must equal. */
   readonly requestBindings: Readonly<Record<string, string>>;
+  /** Read `exp`, `nbf`, `iat` of 10^11 or more as milliseconds (samples that set them so). */
+  readonly acceptMillisecondTimestamps: boolean;
+  /** A token must carry a `nonce` this gateway issued for the app (the challenge). */
+  readonly requireNonce: boolean;
 }
 
 /** The policy of a v1 record: CONTRACT section 3 as written. */
@@ -45,4 +49,6 @@ export const V1_POLICY: TokenPolicy = {
   appIdClaim: "appId",
   userClaims: DEFAULT_USER_CLAIMS,
   requestBindings: DEFAULT_REQUEST_BINDINGS,
+  acceptMillisecondTimestamps: false,
+  requireNonce: false,
 };

@@ -6,7 +6,13 @@
 
 import { refusal } from "../errors.ts";
 import { ownMember } from "../lib/json.ts";
-import { checkAppClaims, checkIssuerAndAudience, checkPolicyClaims, checkTimeClaims } from "./claims.ts";
+import {
+  checkAppClaims,
+  checkIssuerAndAudience,
+  checkPolicyClaims,
+  checkRevocations,
+  checkTimeClaims,
+} from "./claims.ts";
 import { checkHeader, type ParsedJws, parseCompactJws } from "./jws.ts";
 import { isWithinWindow, type Keyring, type VerificationKey, verifySignature } from "./keys.ts";
 import type { TokenPolicy } from "./policy.ts";
@@ -80,6 +86,8 @@ export interface AppTokenOptions {
   readonly policy: TokenPolicy;
   /** Learns the token's `alg` and `kid` as they are found to be the app's (for the log line). */
   readonly facts?: TokenFacts;
+  /** Revoked users and the Unix seconds before which their tokens are refused. */
+  readonly revocations?: ReadonlyMap<string, number> | null;
 }
 
 export interface VerifiedToken {
@@ -97,9 +105,10 @@ export interface VerifiedToken {
  */
 export async function verifyAppToken(token: string, options: AppTokenOptions): Promise<VerifiedToken> {
   const { payload, payloadSegment, key } = await verifyJws(token, options.keyring, options.now, options.facts);
-  checkTimeClaims(payload, options);
+  checkTimeClaims(payload, { ...options, acceptMillisecondTimestamps: options.policy.acceptMillisecondTimestamps });
   checkPolicyClaims(payload, options.policy);
   const userId = checkAppClaims(payload, options.appId, options.policy);
+  if (options.revocations) checkRevocations(payload, options.policy, options.revocations);
   checkIssuerAndAudience(payload, options.policy);
   return { claims: payload, payloadSegment, key, userId };
 }

@@ -8,20 +8,27 @@
  * every screen axe-core finds no serious or critical violation, and the page raises no CSP
  * violation while it works under its policy. Issue 15: decisions driven through the gateway (the
  * harness flushes counts after 50 ms) appear in the app page's chart, its text alternative and its
- * Top details, for each window, and as the apps table's refusal rate. Run by `npm test`
- * (`node --test test/browser/console.ts`).
+ * Top details, for each window, and as the apps table's refusal rate. Issue 18: a user revoked in
+ * the console has their old token refused by the gateway while a new one passes, until Lift; the
+ * revoked users page with the cursor and search by prefix; the nonce and millisecond checkboxes
+ * and the JWKS URL are saved with PATCH, and the JWKS keys the gateway loaded from the local
+ * origin's JWKS are shown and refreshed. Run by `npm test` (`node --test test/browser/console.ts`).
  */
 
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { BrowserContext, Locator, Page } from "playwright-core";
-import { axeViolations, launchBrowser, mintToken, type Stack, startStack } from "./harness.ts";
+import { axeViolations, launchBrowser, mintToken, type Stack, signToken, startStack } from "./harness.ts";
 
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; " +
   "require-trusted-types-for 'script'; trusted-types 'none'";
 const APP_ID = `console-${Date.now().toString(36)}`;
+/** An app whose users are revoked, and its secret. */
+const USERS_APP = `${APP_ID}-users`;
+const USERS_SECRET = randomBytes(32).toString("base64");
 
 let stack: Stack;
 let browser: { context: BrowserContext; close(): Promise<void> };
@@ -92,12 +99,31 @@ async function cellTexts(table: Locator): Promise<string[][]> {
     );
 }
 
+/** What the token debugger's API says of `token` for `appId`: its reason and detail, or allowed. */
+async function gatewayVerdict(appId: string, token: string): Promise<string> {
+  const res = await adminApi(`apps/${appId}/verify`, { method: "POST", body: JSON.stringify({ token }) });
+  const answer = (await res.json()) as { verdict: string; code?: string; reason?: string; detail?: string };
+  return answer.verdict === "refused" ? `${answer.code} ${answer.reason} ${answer.detail}` : answer.verdict;
+}
+
+/** `date` as a `datetime-local` input's value: local time, to the second. */
+function localInput(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
 function keyRows(): Locator {
   return page.getByRole("table", { name: "Keys" }).locator("tbody tr");
 }
 
 before(async () => {
-  [stack, browser] = await Promise.all([startStack({ adminPrefix: "/ops/admin" }), launchBrowser()]);
+  // Both started at once; when one fails, the other is still closed by `after` (an open browser
+  // would keep the test process alive).
+  const [started, launched] = await Promise.allSettled([startStack({ adminPrefix: "/ops/admin" }), launchBrowser()]);
+  if (started.status === "fulfilled") stack = started.value;
+  if (launched.status === "fulfilled") browser = launched.value;
+  if (started.status === "rejected") throw started.reason;
+  if (launched.status === "rejected") throw launched.reason;
   await browser.context.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (event) => {
       const scope = globalThis as unknown as { __cspViolations?: string[] };
@@ -455,6 +481,178 @@ describe("the admin console in Chromium", () => {
     const short = await textMatching(page.getByRole("alert").filter({ hasText: "400" }), /^400 BAD_REQUEST/);
     assert.match(short, /keys\.0\.secret: /);
     assert.equal(await page.getByLabel("Secret", { exact: true }).getAttribute("aria-invalid"), "true");
+  });
+
+  it("revokes one user in the console: the gateway refuses their old token and passes a new one, until Lift", async () => {
+    const appId = USERS_APP;
+    const secret = USERS_SECRET;
+    const created = await adminApi(`apps/${appId}`, {
+      method: "PUT",
+      body: JSON.stringify({ enforcement: "enforce", secret }),
+    });
+    assert.equal(created.status, 201);
+    // 26 revoked users already: a page of 25, and one on the next. One write after another: each
+    // rewrites the app's record.
+    for (let i = 0; i < 26; i++) {
+      const res = await adminApi(`apps/${appId}/revocations/user-${String(i).padStart(2, "0")}`, { method: "PUT" });
+      assert.equal(res.status, 201);
+    }
+    await page.goto(`${stack.consoleUrl}#/apps/${appId}`);
+    await page.getByRole("heading", { level: 1, name: appId }).waitFor();
+    const section = page.getByRole("region", { name: "Revoked users" });
+    const rows = page.getByRole("table", { name: "Revoked users" }).locator("tbody tr");
+    await textMatching(rows.first(), /^user-00\s*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\s*Lift/);
+    assert.equal(await rows.count(), 25);
+    await textMatching(section.getByText(/revoked, of at most/), /^26 users revoked, of at most 10,000 an app\.$/);
+    await section.getByRole("button", { name: "Next page" }).click();
+    await textMatching(rows.first(), /^user-25/);
+    assert.equal(await rows.count(), 1);
+    assert.equal(await section.getByRole("button", { name: "Next page" }).isDisabled(), true);
+    await section.getByRole("button", { name: "Previous page" }).click();
+    await textMatching(rows.first(), /^user-00/);
+    await section.getByLabel("Search revoked users").fill("user-1");
+    await textMatching(rows.first(), /^user-10/);
+    assert.equal(await rows.count(), 10);
+    await section.getByLabel("Search revoked users").fill("nobody");
+    await textMatching(rows.first(), /^No revoked user ID starts with that\.$/);
+    await section.getByLabel("Search revoked users").fill("");
+    await textMatching(rows.first(), /^user-00/);
+
+    // carol's token from two minutes ago passes, until carol is revoked (from now: the default).
+    const now = Math.floor(Date.now() / 1000);
+    const old = signToken({ appId, userId: "carol", iat: now - 120, exp: now + 900 }, secret);
+    assert.equal(await sdkRequest(appId, old), 200);
+    await section.getByLabel("User ID").fill("carol");
+    await section.getByRole("button", { name: "Revoke user" }).click();
+    const dialog = page.getByRole("dialog");
+    await textMatching(dialog, /Every token of carol issued before now is refused \(38 TIME_CONSTRAINT_FAILURE/);
+    await expectAccessible("app with the revoke confirmation");
+    await dialog.getByRole("button", { name: "Revoke user" }).click();
+    await textMatching(
+      section.getByRole("status").filter({ hasText: "carol" }),
+      /^Revoked carol: tokens issued before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC are refused\.$/,
+    );
+    await textMatching(rows.first(), /^carol/);
+    await textMatching(section.getByText(/revoked, of at most/), /^27 users revoked/);
+    assert.equal(await section.getByLabel("User ID").inputValue(), "");
+    assert.equal(await sdkRequest(appId, old), 401);
+    assert.equal(await gatewayVerdict(appId, old), "38 TIME_CONSTRAINT_FAILURE user_revoked");
+    // A token issued now passes; so does another user's old one.
+    const fresh = await mintToken(appId, "carol", secret);
+    assert.equal(await sdkRequest(appId, fresh), 200);
+    assert.equal(
+      await sdkRequest(appId, signToken({ appId, userId: "dave", iat: now - 120, exp: now + 900 }, secret)),
+      200,
+    );
+
+    // A chosen time: erin's tokens issued before an hour ago are refused, later ones pass.
+    const hourAgo = new Date((now - 3600) * 1000);
+    await section.getByLabel("User ID").fill("erin");
+    await section.getByLabel("Revoke tokens issued before").fill(localInput(hourAgo));
+    await section.getByRole("button", { name: "Revoke user" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke user" }).click();
+    await textMatching(section.getByRole("status").filter({ hasText: "erin" }), /^Revoked erin/);
+    const listed = (await (await adminApi(`apps/${appId}/revocations?prefix=erin`)).json()) as {
+      revocations: { userId: string; before: string }[];
+    };
+    assert.deepEqual(listed.revocations, [{ userId: "erin", before: hourAgo.toISOString() }]);
+    const erin = (iat: number) => signToken({ appId, userId: "erin", iat, exp: now + 900 }, secret);
+    assert.equal(await sdkRequest(appId, erin(now - 7200)), 401);
+    assert.equal(await sdkRequest(appId, erin(now - 1800)), 200);
+
+    // The API's refusals, with their paths: a user id too long; the bound of 10,000 users.
+    await section.getByLabel("User ID").fill("x".repeat(257));
+    await section.getByRole("button", { name: "Revoke user" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke user" }).click();
+    const tooLong = await textMatching(section.getByRole("alert").filter({ hasText: "400" }), /^400 BAD_REQUEST/);
+    assert.match(tooLong, /userId: must be 1 to 256 characters/);
+    assert.equal(await section.getByLabel("User ID").getAttribute("aria-invalid"), "true");
+    const full = `**${stack.adminPrefix}/apps/${appId}/revocations/frank`;
+    await page.route(full, (route) =>
+      route.fulfill({
+        status: 409,
+        json: { code: "CONFLICT", status: "The app has 10000 revoked users; lift some first" },
+      }),
+    );
+    await section.getByLabel("User ID").fill("frank");
+    await section.getByRole("button", { name: "Revoke user" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke user" }).click();
+    await textMatching(
+      section.getByRole("alert").filter({ hasText: "409" }),
+      /^409 CONFLICT: The app has 10000 revoked users; lift some first$/,
+    );
+    assert.equal(await section.getByLabel("User ID").getAttribute("aria-invalid"), null);
+    await page.unroute(full);
+
+    // Lift: carol's old token passes again.
+    await rows
+      .filter({ hasText: /^carol/ })
+      .getByRole("button", { name: "Lift" })
+      .click();
+    await page.getByRole("dialog").getByRole("button", { name: "Lift revocation" }).click();
+    await textMatching(section.getByRole("status").filter({ hasText: "Lifted" }), /^Lifted the revocation of carol\.$/);
+    await textMatching(rows.first(), /^erin/);
+    await textMatching(section.getByText(/revoked, of at most/), /^27 users revoked/);
+    assert.equal(await sdkRequest(appId, old), 200);
+    assert.equal((await adminApi(`apps/${appId}/revocations/carol`, { method: "DELETE" })).status, 404);
+  });
+
+  it("saves the nonce and millisecond checkboxes and the JWKS URL with PATCH, and shows the JWKS keys", async () => {
+    const appId = USERS_APP;
+    const policy = page.getByRole("region", { name: "Token policy" });
+    const stored = async () =>
+      (await (await adminApi(`apps/${appId}`)).json()) as {
+        requireNonce?: boolean;
+        acceptMillisecondTimestamps?: boolean;
+        jwksUri?: string;
+      };
+    await policy.getByLabel("Accept timestamps in milliseconds").check();
+    await policy.getByLabel("Require a nonce (challenge)").check();
+    await policy.getByRole("button", { name: "Save policy" }).click();
+    await textMatching(page.locator("#announce"), /^Token policy saved\.$/);
+    let view = await stored();
+    assert.equal(view.acceptMillisecondTimestamps, true);
+    assert.equal(view.requireNonce, true);
+    await policy.getByLabel("Require a nonce (challenge)").uncheck();
+    await policy.getByRole("button", { name: "Save policy" }).click();
+    await textMatching(page.locator("#announce"), /^Token policy saved\.$/);
+    view = await stored();
+    assert.equal(view.requireNonce, false);
+    assert.equal(view.acceptMillisecondTimestamps, true);
+    assert.equal(await policy.getByLabel("Accept timestamps in milliseconds").isChecked(), true);
+    assert.equal(await policy.getByLabel("Require a nonce (challenge)").isChecked(), false);
+    // Milliseconds are read as such now: a token as Android's sample makes it passes.
+    const ms = Date.now();
+    assert.equal(
+      await sdkRequest(appId, signToken({ appId, userId: "gina", iat: ms, exp: ms + 900_000 }, USERS_SECRET)),
+      200,
+    );
+
+    // A JWKS URL the API refuses, with its path; then the local origin's JWKS.
+    await policy.getByLabel("JWKS URL").fill("ftp://keys.example.com/jwks.json");
+    await policy.getByRole("button", { name: "Save policy" }).click();
+    const refused = await textMatching(policy.getByRole("alert").filter({ hasText: "400" }), /^400 BAD_REQUEST/);
+    assert.match(refused, /jwksUri: /);
+    assert.equal(await policy.getByLabel("JWKS URL").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.getByRole("table", { name: "JWKS keys" }).isVisible(), false);
+    await policy.getByLabel("JWKS URL").fill(stack.jwks.url);
+    await policy.getByRole("button", { name: "Save policy" }).click();
+    await textMatching(page.locator("#announce"), /^Token policy saved\.$/);
+    assert.equal((await stored()).jwksUri, stack.jwks.url);
+    const jwks = page.getByRole("table", { name: "JWKS keys" });
+    const expected = new RegExp(
+      `^${stack.jwks.kid}\\s*ES256\\s*${stack.jwks.fingerprint}\\s*\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\s*no$`,
+    );
+    await textMatching(jwks.locator("tbody tr").first(), expected);
+    await policy.getByRole("button", { name: "Refresh JWKS" }).click();
+    await textMatching(page.locator("#announce"), /^JWKS refreshed: 1 key\.$/);
+    await textMatching(jwks.locator("tbody tr").first(), expected);
+    assert.equal(await policy.getByLabel("JWKS URL").getAttribute("aria-invalid"), null);
+    await expectAccessible("app with revoked users and JWKS keys");
+    // Read afresh, the page shows the keys from the app's view.
+    await page.reload();
+    await textMatching(page.getByRole("table", { name: "JWKS keys" }).locator("tbody tr").first(), expected);
+    assert.equal(await page.getByLabel("Accept timestamps in milliseconds").isChecked(), true);
   });
 
   it("searches apps by appId prefix and pages with the API's cursor", async () => {

@@ -1,12 +1,15 @@
 /**
  * What the browser tests and `npm run screenshots` share: the gateway under `wrangler dev` (the
  * committed wrangler.toml, so the console's files come from console/dist through the ASSETS
- * binding) in front of a tiny local origin, with a local KV in a temporary folder; Debian's
- * Chromium driven by playwright-core with a fresh profile; tokens minted by `npm run token`'s
- * script; and axe-core run inside the page.
+ * binding) in front of a tiny local origin, which also publishes a JWKS of one ES256 key (an
+ * identity provider's keys, allowed over plain http by `ALLOW_HTTP_JWKS`), with a local KV in a
+ * temporary folder; Debian's Chromium driven by playwright-core with a fresh profile; tokens
+ * minted by `npm run token`'s script, or signed here with any claims; and axe-core run inside the
+ * page.
  */
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash, createHmac, generateKeyPairSync, type JsonWebKey } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createRequire } from "node:module";
@@ -42,9 +45,36 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** An origin that answers every request with JSON of what it received (as `npm start`'s demo origin does). */
-async function startOrigin(): Promise<{ url: string; server: Server }> {
+/** Where the origin publishes its JWKS. */
+const JWKS_PATH = "/.well-known/jwks.json";
+
+/** The JWKS the origin publishes: one ES256 public key, made for this run. */
+export interface TestJwks {
+  /** `{origin}/.well-known/jwks.json`. */
+  readonly url: string;
+  readonly kid: string;
+  /** The key's fingerprint as the admin API shows it: `sha256:` and 16 hex digits over its SPKI DER. */
+  readonly fingerprint: string;
+}
+
+function makeJwk(kid: string): { jwk: JsonWebKey; fingerprint: string } {
+  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const der = publicKey.export({ type: "spki", format: "der" });
+  const fingerprint = `sha256:${createHash("sha256").update(der).digest("hex").slice(0, 16)}`;
+  return { jwk: { ...publicKey.export({ format: "jwk" }), kid, alg: "ES256", use: "sig" }, fingerprint };
+}
+
+/**
+ * An origin that answers every request with JSON of what it received (as `npm start`'s demo origin
+ * does), except `GET /.well-known/jwks.json`: a JWKS of `jwk`.
+ */
+async function startOrigin(jwk: JsonWebKey): Promise<{ url: string; server: Server }> {
   const server = createHttpServer((req, res) => {
+    if (req.method === "GET" && req.url === JWKS_PATH) {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=600" });
+      res.end(JSON.stringify({ keys: [jwk] }));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -73,6 +103,8 @@ export interface Stack {
   readonly consoleUrl: string;
   readonly adminPrefix: string;
   readonly adminToken: string;
+  /** The JWKS the local origin publishes, for an app's `jwksUri`. */
+  readonly jwks: TestJwks;
   /** What wrangler dev printed, for a failing test's message. */
   output(): string;
   close(): Promise<void>;
@@ -82,12 +114,20 @@ export interface Stack {
 export async function startStack(options: { adminPrefix?: string } = {}): Promise<Stack> {
   const adminPrefix = options.adminPrefix ?? "/admin";
   const adminToken = `browser-test-admin-token-${crypto.randomUUID()}`;
-  const origin = await startOrigin();
+  const kid = "test-es256";
+  const { jwk, fingerprint } = makeJwk(kid);
+  const origin = await startOrigin(jwk);
+  const jwks: TestJwks = { url: `${origin.url}${JWKS_PATH}`, kid, fingerprint };
   const persistTo = mkdtempSync(join(tmpdir(), "console-test-"));
   const port = await freePort();
   // Decisions reach their app's counts 50 ms after they are made (default 5 s), so a test can
-  // read them at once.
-  const vars: Record<string, string> = { ADMIN_TOKEN: adminToken, ORIGIN_URL: origin.url, METRICS_FLUSH_MS: "50" };
+  // read them at once; an app's jwksUri may be the origin's plain-http JWKS.
+  const vars: Record<string, string> = {
+    ADMIN_TOKEN: adminToken,
+    ORIGIN_URL: origin.url,
+    METRICS_FLUSH_MS: "50",
+    ALLOW_HTTP_JWKS: "true",
+  };
   if (options.adminPrefix !== undefined) vars.ADMIN_PREFIX = adminPrefix;
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
@@ -122,7 +162,7 @@ export async function startStack(options: { adminPrefix?: string } = {}): Promis
     }
     try {
       await fetch(`${base}/healthz`);
-      return { base, consoleUrl: `${base}${adminPrefix}/`, adminPrefix, adminToken, output: () => output, close };
+      return { base, consoleUrl: `${base}${adminPrefix}/`, adminPrefix, adminToken, jwks, output: () => output, close };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -177,6 +217,14 @@ export async function mintToken(appId: string, user: string, secret: string, ext
     { cwd: ROOT },
   );
   return stdout.trim();
+}
+
+/** An HS256 token of exactly `claims` (an `iat` in the past, say), signed with a base64 secret. */
+export function signToken(claims: Record<string, unknown>, secret: string): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const input = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
+  const signature = createHmac("sha256", Buffer.from(secret, "base64")).update(input).digest("base64url");
+  return `${input}.${signature}`;
 }
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");

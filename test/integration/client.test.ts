@@ -80,6 +80,8 @@ async function setup(options: Partial<ClientOptions> & { tokens?: () => string[]
     },
     onAuthError: (error) => authErrors.push(error),
     fetch: gatewayFetch,
+    // These tests count what reaches the SDK routes; challenge nonces have tests of their own.
+    nonce: "never",
     ...options,
   });
   return { appId, client, token, label, sent, reasons, authErrors };
@@ -189,6 +191,17 @@ describe("client: the gateway's clock", () => {
     client.setToken(await token("expiring", { iat: nowSeconds() - 600, exp: nowSeconds() + 90 }));
     await client.fetch("/x");
     expect(sent.map((entry) => entry.token)).toEqual(["longer", "fresh"]);
+    expect(reasons).toEqual(["expiring"]);
+  });
+
+  it("reads exp and iat in milliseconds as milliseconds: a token 90 s from expiry is refreshed", async () => {
+    const tokens: string[] = [];
+    const { client, token, sent, reasons } = await setup({ tokens: () => tokens, refreshBeforeExpirySeconds: 120 });
+    tokens.push(await token("fresh"));
+    const nowMs = nowSeconds() * 1000;
+    client.setToken(await token("expiring-ms", { iat: nowMs - 600_000, exp: nowMs + 90_000 }));
+    await client.fetch("/x");
+    expect(sent.map((entry) => entry.token)).toEqual(["fresh"]);
     expect(reasons).toEqual(["expiring"]);
   });
 

@@ -10,6 +10,7 @@ import { detailRows } from "../../scripts/lib/details-table.ts";
 import { ERROR_CATALOGUE, REFUSAL_DETAILS, type RefusalDetail } from "../../src/errors.ts";
 import worker from "../../src/index.ts";
 import {
+  admin,
   captureLogs,
   claimsFor,
   enforcingRecord,
@@ -96,6 +97,69 @@ const SCENARIOS: Record<RefusalDetail, () => Promise<Response>> = {
   duplicate_member: async () => {
     const appId = await newApp();
     return send(appId, await signRaw('{"alg":"HS256","alg":"HS256"}', JSON.stringify(claimsFor(appId))));
+  },
+  timestamp_in_milliseconds: async () => {
+    const { appId, token } = await appAnd({ iat: Date.now() });
+    return send(appId, token);
+  },
+  user_revoked: async () => {
+    const { appId, token } = await appAnd({ iat: nowSeconds() - 60 });
+    await admin(`/apps/${appId}/revocations/user-1`, { method: "PUT" });
+    return send(appId, token);
+  },
+  nonce_missing: async () => {
+    const { appId, token } = await appAnd({}, { requireNonce: true });
+    return send(appId, token);
+  },
+  nonce_invalid: async () => {
+    const { appId, token } = await appAnd({ nonce: "not-one-of-ours" }, { requireNonce: true });
+    return send(appId, token);
+  },
+  nonce_expired: async () => {
+    const appId = await newApp(enforcingRecord({ requireNonce: true }));
+    const nonce = (
+      (await (await gateway(`/.well-known/edge-authenticator/apps/${appId}/nonce`, { method: "POST" })).json()) as {
+        nonce: string;
+      }
+    ).nonce;
+    return send(appId, await mintToken(claimsFor(appId, { nonce, iat: undefined })));
+  },
+  nonce_reused: async () => {
+    const appId = await newApp(enforcingRecord({ requireNonce: true }));
+    const nonce = (
+      (await (await gateway(`/.well-known/edge-authenticator/apps/${appId}/nonce`, { method: "POST" })).json()) as {
+        nonce: string;
+      }
+    ).nonce;
+    const logs = captureLogs();
+    try {
+      await send(appId, await mintToken(claimsFor(appId, { nonce })));
+    } finally {
+      logs.restore();
+    }
+    originCalls.length = 0;
+    return send(appId, await mintToken(claimsFor(appId, { nonce, userId: "user-2" })));
+  },
+  nonce_unconfigured: async () => {
+    const { appId, token } = await appAnd({ nonce: "x" }, { requireNonce: true });
+    return gatewayWith({ NONCE_SECRET: undefined }, `/app/${appId}/x`, withToken(token));
+  },
+  nonce_store_unavailable: async () => {
+    const appId = await newApp(enforcingRecord({ requireNonce: true }));
+    const nonce = (
+      (await (await gateway(`/.well-known/edge-authenticator/apps/${appId}/nonce`, { method: "POST" })).json()) as {
+        nonce: string;
+      }
+    ).nonce;
+    const broken = {
+      idFromName: (name: string) => name,
+      get: () => ({
+        bind: async () => {
+          throw new Error("Durable Object down");
+        },
+      }),
+    };
+    return gatewayWith({ NONCES: broken }, `/app/${appId}/x`, withToken(await mintToken(claimsFor(appId, { nonce }))));
   },
   time_claim_not_number: async () => {
     const appId = await newApp();

@@ -90,6 +90,7 @@ describe("the verified-token cache, with a controlled clock", () => {
       enforcement: "enforce" as const,
       keyring: null,
       jwksUri: null,
+      revocations: null,
       clockToleranceSeconds: 0,
       policy: V1_POLICY,
     };

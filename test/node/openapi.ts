@@ -57,6 +57,7 @@ describe("the admin API's OpenAPI document", () => {
   it("describes requests by the schemas that validate them", () => {
     const schemas = (document.components as { schemas: Record<string, { properties?: object }> }).schemas;
     assert.deepEqual(Object.keys(schemas.AppRecord?.properties ?? {}).sort(), [
+      "acceptMillisecondTimestamps",
       "appIdClaim",
       "audience",
       "clockToleranceSeconds",
@@ -68,6 +69,7 @@ describe("the admin API's OpenAPI document", () => {
       "maxTokenLifetimeSeconds",
       "requestBindings",
       "requireExp",
+      "requireNonce",
       "secret",
       "secretEncoding",
       "tokensNotBefore",

@@ -137,7 +137,11 @@ console.log(JSON.stringify({
       user: "u-1",
       kid: "k1",
       status: 200,
-      sent: [{ url: "https://gw.example/api/v1/app/AP1/threads/7?limit=5", bearer: true }],
+      // "auto" nonce mode asks the gateway once whether the app requires a nonce, without the token.
+      sent: [
+        { url: "https://gw.example/.well-known/edge-authenticator/apps/AP1/nonce", bearer: false },
+        { url: "https://gw.example/api/v1/app/AP1/threads/7?limit=5", bearer: true },
+      ],
       suspendedError: true,
       issuerError: "INVALID_KEY",
     });

@@ -52,7 +52,7 @@ writeFileSync(
 );
 
 /** What every deployment binds: the records, the console, and the decision counts, analytics and throttling. */
-const BINDINGS = ["APPS", "ASSETS", "DECISIONS", "FAILURE_LIMITER", "METRICS"];
+const BINDINGS = ["APPS", "ASSETS", "DECISIONS", "FAILURE_LIMITER", "METRICS", "NONCES"];
 
 const SETTINGS = [
   ...BINDINGS,

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { createClient } from "../../src/client/index.ts";
 import { mintToken } from "../../src/issuer/index.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -168,6 +169,58 @@ describe("keys from a JWKS on a real local HTTP server (wrangler dev --var ALLOW
       }
     } finally {
       idp.close();
+    }
+  });
+});
+
+describe("the challenge through wrangler dev, with the client package", () => {
+  it("fetches a nonce, puts it in the token (getToken({ nonce })), passes; a reused or foreign nonce is refused", async () => {
+    const origin = createHttpServer((_, response) => response.end("from origin"));
+    await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+    try {
+      const originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
+      const base = await wranglerDev({
+        ORIGIN_URL: originUrl,
+        NONCE_SECRET: "wrangler-dev-nonce-secret-0123456789abcdef",
+      });
+      for (const appId of ["CHALLENGED", "OTHER-APP"]) {
+        const created = await fetch(`${base}/admin/apps/${appId}`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({ jwtEnabled: true, secret: SECRET, requireNonce: true }),
+        });
+        assert.equal(created.status, 201);
+      }
+      const nonces: string[] = [];
+      const client = createClient({
+        baseUrl: base,
+        appId: "CHALLENGED",
+        getToken: async ({ nonce }) => {
+          assert.equal(typeof nonce, "string");
+          nonces.push(nonce as string);
+          return mintToken({ appId: "CHALLENGED", userId: "u-1", key: SECRET, claims: { nonce } });
+        },
+      });
+      assert.equal((await client.fetch("/api/v1/x")).status, 200);
+      assert.equal((await client.fetch("/api/v1/y")).status, 200);
+      assert.equal(nonces.length, 1);
+      const send = async (nonce: string, userId: string) => {
+        const token = await mintToken({ appId: "CHALLENGED", userId, key: SECRET, claims: { nonce } });
+        const res = await fetch(`${base}/app/CHALLENGED/x`, { headers: { authorization: `Bearer ${token}` } });
+        return { status: res.status, body: (await res.json()) as { reason?: string } };
+      };
+      assert.deepEqual(await send(nonces[0] as string, "u-2"), {
+        status: 401,
+        body: { code: "38", status: "Invalid token", reason: "IDENTIFIER_MISMATCH" },
+      });
+      const foreign = (await (
+        await fetch(`${base}/.well-known/edge-authenticator/apps/OTHER-APP/nonce`, { method: "POST" })
+      ).json()) as {
+        nonce: string;
+      };
+      assert.equal((await send(foreign.nonce, "u-1")).status, 401);
+    } finally {
+      origin.close();
     }
   });
 });

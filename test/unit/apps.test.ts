@@ -62,6 +62,7 @@ describe("readStoredRecord", () => {
     expect(readStoredRecord(JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64 })).checked).toEqual({
       enforcement: "enforce",
       jwksUri: null,
+      revocations: null,
       keys: [
         {
           path: "secret",

@@ -302,6 +302,7 @@ describe("parseConfig", () => {
     expect(parseConfig({ APPS })).toEqual({
       origin: { kind: "route" },
       originSecret: null,
+      nonceSecret: null,
       appRoutes: null,
       adminPrefix: "/admin",
       forwardAuthorization: true,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addKey, mergePatch, removeKey, replaceRecord } from "../../src/apps/key-ops.ts";
+import { addKey, liftRevocation, mergePatch, removeKey, replaceRecord, revokeUser } from "../../src/apps/key-ops.ts";
 import type { AppRecord, KeyRecord } from "../../src/apps/schema.ts";
 import type { KeyFingerprints } from "../../src/apps/view.ts";
 import { KEY_BASE64 } from "../helpers.ts";
@@ -120,5 +120,42 @@ describe("removeKey", () => {
     expect(removeKey({ jwtEnabled: false, keys: [hmac("a")] }, "a", prints(null, [A]), NOW)).toEqual({
       record: { jwtEnabled: false, updatedAt: NOW },
     });
+  });
+});
+
+describe("revokeUser and liftRevocation", () => {
+  const T = Date.parse(NOW) / 1000;
+
+  it("adds a user in user order, replaces one, and PUT keeps the list", () => {
+    const first = revokeUser({ jwtEnabled: true, revocations: { b: 1 } }, "a", T, NOW);
+    expect(first).toEqual({ record: { jwtEnabled: true, revocations: { a: T, b: 1 }, updatedAt: NOW } });
+    const again = revokeUser((first as { record: AppRecord }).record, "a", T + 5, NOW);
+    expect((again as { record: AppRecord }).record.revocations).toEqual({ a: T + 5, b: 1 });
+    expect(replaceRecord({ jwtEnabled: true, revocations: { a: T } }, { jwtEnabled: false }, NOW)).toMatchObject({
+      revocations: { a: T },
+    });
+  });
+
+  it("drops revocations older than the longest token lifetime, and refuses a 10,001st user", () => {
+    const aged = revokeUser(
+      { jwtEnabled: true, maxTokenLifetimeSeconds: 60, revocations: { old: T - 61, recent: T - 10 } },
+      "new",
+      T,
+      NOW,
+    );
+    expect((aged as { record: AppRecord }).record.revocations).toEqual({ new: T, recent: T - 10 });
+    const full = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`u${i}`, T]));
+    expect(revokeUser({ jwtEnabled: true, revocations: full }, "x", T, NOW)).toEqual({
+      conflict: "The app has 10000 revoked users; lift some first",
+    });
+    expect(revokeUser({ jwtEnabled: true, revocations: full }, "u1", T, NOW)).toHaveProperty("record");
+  });
+
+  it("lifts one, drops the empty list, and answers not found for a user not revoked", () => {
+    expect(liftRevocation({ jwtEnabled: true, revocations: { a: T } }, "a", NOW)).toEqual({
+      record: { jwtEnabled: true, updatedAt: NOW },
+    });
+    expect(liftRevocation({ jwtEnabled: true, revocations: { a: T } }, "b", NOW)).toEqual({ notFound: true });
+    expect(liftRevocation({ jwtEnabled: true }, "a", NOW)).toEqual({ notFound: true });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * One app: its decisions (the gateway's counts as a chart, screens/decisions.ts), its enforcement,
- * its keys (Add key, Retire: the API's 409 rules shown as text), its token policy, "sign everyone
+ * its keys (Add key, Retire: the API's 409 rules shown as text), its token policy (with the keys
+ * its `jwksUri` gave, screens/jwks.ts), its revoked users (screens/revocations.ts), "sign everyone
  * out now" (`tokensNotBefore`) and delete with a typed confirmation.
  * Every change is a `PATCH` of the fields it changes (or a key route), and the page shows the
  * view the API answers.
@@ -8,18 +9,22 @@
 
 import { type AppView, api, appPath, type Enforcement, type FieldError, type KeyView } from "../api.ts";
 import type { Console } from "../console.ts";
-import { confirmDialog, field, formatUtc, h, select, time, uid } from "../dom.ts";
+import { confirmDialog, field, formatUtc, h, region, select, time, uid } from "../dom.ts";
 import { clearError, errorBox, showError, showMessages } from "../errors.ts";
 import { keyFields, savedSecretPanel } from "../keys.ts";
 import { enforcementBadge } from "./apps.ts";
 import { decisionsSection } from "./decisions.ts";
+import { jwksPanel } from "./jwks.ts";
 import { ENFORCEMENT_OPTIONS } from "./new-app.ts";
+import { revocationsSection } from "./revocations.ts";
 
 /** The values the gateway uses for a policy field the record does not set (docs/pipeline.md). */
 const DEFAULT_USER_CLAIMS = ["userId", "appUserId", "customerId"];
 const DEFAULTS: Readonly<Record<string, unknown>> = {
   clockToleranceSeconds: 60,
   requireExp: false,
+  requireNonce: false,
+  acceptMillisecondTimestamps: false,
   appIdClaim: "appId",
   userClaims: DEFAULT_USER_CLAIMS,
   requestBindings: Object.fromEntries(DEFAULT_USER_CLAIMS.map((name) => [name, name])),
@@ -54,12 +59,6 @@ function windowText(key: KeyView): string {
   return [from, until].filter(Boolean).join(" ");
 }
 
-/** A section named by its heading: a landmark a screen reader can jump to. */
-function region(title: string, ...children: Node[]): HTMLElement {
-  const heading = h("h2", { id: uid("section") }, title);
-  return h("section", { "aria-labelledby": heading.id }, heading, ...children);
-}
-
 interface PolicyForm {
   readonly element: HTMLFormElement;
   fill(view: AppView): void;
@@ -71,6 +70,9 @@ function policyForm(): PolicyForm {
   const issuer = h("textarea", { rows: 2, spellcheck: "false" });
   const audience = h("textarea", { rows: 2, spellcheck: "false" });
   const requireExp = h("input", { type: "checkbox" });
+  const acceptMilliseconds = h("input", { type: "checkbox" });
+  const requireNonce = h("input", { type: "checkbox" });
+  const jwksUri = h("input", { type: "url", spellcheck: "false", placeholder: "https://" });
   const maxLifetime = h("input", { type: "number", min: 1, max: 31536000, step: 1, inputmode: "numeric" });
   const tolerance = h("input", { type: "number", min: 0, max: 300, step: 1, inputmode: "numeric" });
   const appIdClaim = h("input", { type: "text", spellcheck: "false", placeholder: "appId" });
@@ -88,9 +90,15 @@ function policyForm(): PolicyForm {
   bindNothing.addEventListener("change", () => {
     bindings.disabled = bindNothing.checked;
   });
-  const checkbox = (control: HTMLInputElement, label: string, path: string) => {
+  const checkbox = (control: HTMLInputElement, label: string, path: string, hint?: string) => {
     control.dataset.path = path;
-    return h("div", { class: "field check" }, h("label", {}, control, ` ${label}`));
+    const wrapper = h("div", { class: "field check" }, h("label", {}, control, ` ${label}`));
+    if (hint !== undefined) {
+      const text = h("p", { class: "hint", id: uid("hint") }, hint);
+      control.setAttribute("aria-describedby", text.id);
+      wrapper.append(text);
+    }
+    return wrapper;
   };
   const element = h(
     "form",
@@ -114,6 +122,18 @@ function policyForm(): PolicyForm {
       }),
     ),
     checkbox(requireExp, "Require an exp claim", "requireExp"),
+    checkbox(
+      acceptMilliseconds,
+      "Accept timestamps in milliseconds",
+      "acceptMillisecondTimestamps",
+      "An exp, nbf or iat of 10^11 or more is read as milliseconds (Android's System.currentTimeMillis()); unticked, such a token is refused (detail timestamp_in_milliseconds).",
+    ),
+    checkbox(
+      requireNonce,
+      "Require a nonce (challenge)",
+      "requireNonce",
+      "A token must carry a nonce claim that this gateway issued for the app (POST /.well-known/edge-authenticator/apps/{appId}/nonce), used by one token only. The gateway needs NONCE_SECRET.",
+    ),
     h(
       "div",
       { class: "row" },
@@ -136,6 +156,10 @@ function policyForm(): PolicyForm {
       hint: "field=claim, one per line, up to 5: a request naming the field must carry the claim's value. Empty: userId, appUserId, customerId.",
     }),
     checkbox(bindNothing, "Bind no request fields (bodies stream through unread)", "requestBindings"),
+    field("JWKS URL", jwksUri, {
+      path: "jwksUri",
+      hint: "Your identity provider's published keys (https): a token whose kid they hold is verified with them. Once set, it can be changed here but not removed (PUT the whole record).",
+    }),
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save policy")),
   );
 
@@ -145,6 +169,9 @@ function policyForm(): PolicyForm {
       issuer.value = listText(view.issuer);
       audience.value = listText(view.audience);
       requireExp.checked = view.requireExp === true;
+      acceptMilliseconds.checked = view.acceptMillisecondTimestamps === true;
+      requireNonce.checked = view.requireNonce === true;
+      jwksUri.value = view.jwksUri ?? "";
       maxLifetime.value = view.maxTokenLifetimeSeconds === undefined ? "" : String(view.maxTokenLifetimeSeconds);
       tolerance.value = String(view.clockToleranceSeconds);
       noAppClaim.checked = view.appIdClaim === null;
@@ -167,10 +194,13 @@ function policyForm(): PolicyForm {
         issuer: oneOrList(issuer.value),
         audience: oneOrList(audience.value),
         requireExp: requireExp.checked,
+        acceptMillisecondTimestamps: acceptMilliseconds.checked,
+        requireNonce: requireNonce.checked,
         maxTokenLifetimeSeconds: maxLifetime.value === "" ? undefined : Number(maxLifetime.value),
         clockToleranceSeconds: tolerance.value === "" ? undefined : Number(tolerance.value),
         appIdClaim: noAppClaim.checked ? null : appIdClaim.value.trim() === "" ? undefined : appIdClaim.value.trim(),
         userClaims: lines(userClaims.value).length === 0 ? undefined : lines(userClaims.value),
+        jwksUri: jwksUri.value.trim() === "" ? undefined : jwksUri.value.trim(),
       };
       if (bindNothing.checked) wanted.requestBindings = {};
       else if (lines(bindings.value).length > 0) {
@@ -243,6 +273,8 @@ export function appScreen(app: Console, appId: string): HTMLElement {
   // Token policy, sign-out, delete.
   const policy = policyForm();
   const policyBox = errorBox();
+  const jwks = jwksPanel(app, path);
+  const revocations = revocationsSection(app, path);
   const signOutText = h("p");
   const signOutBox = errorBox();
   const signOut = h("button", { type: "button" }, "Sign everyone out now");
@@ -287,6 +319,8 @@ export function appScreen(app: Console, appId: string): HTMLElement {
     if (next.enforcement !== null) enforcement.value = next.enforcement;
     renderKeys(next);
     policy.fill(next);
+    jwks.show(next);
+    revocations.setCount(next.revokedUsers ?? 0);
     signOutText.replaceChildren(
       next.tokensNotBefore === undefined
         ? "Every token that passes the other checks is accepted, however old."
@@ -329,7 +363,13 @@ export function appScreen(app: Console, appId: string): HTMLElement {
         );
       }),
     );
-    if (rows.length === 0) keysBody.append(h("tr", {}, h("td", { colspan: 5 }, "No keys: tokens cannot be checked.")));
+    if (rows.length === 0) {
+      const text =
+        next.jwksUri === undefined
+          ? "No keys: tokens cannot be checked."
+          : "No keys of its own: tokens are checked with the keys of its JWKS URL (Token policy).";
+      keysBody.append(h("tr", {}, h("td", { colspan: 5 }, text)));
+    }
   }
 
   async function retireKey(name: string, byKid: boolean): Promise<void> {
@@ -503,7 +543,8 @@ export function appScreen(app: Console, appId: string): HTMLElement {
       h("div", { class: "actions" }, addKey),
       addKeyForm,
     ),
-    region("Token policy", policyBox, policy.element),
+    region("Token policy", policyBox, policy.element, jwks.element),
+    revocations.element,
     region("Sign everyone out", signOutText, signOutBox, signOut),
     region("Delete app", h("p", {}, "Deletes the record and its keys."), deleteBox, deleteApp),
   );
@@ -512,6 +553,7 @@ export function appScreen(app: Console, appId: string): HTMLElement {
     (loaded) => {
       refresh(loaded);
       sections.hidden = false;
+      revocations.start();
     },
     (error: unknown) => showError(pageBox, error),
   );
