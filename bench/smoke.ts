@@ -59,6 +59,15 @@ async function send(url: string, probe: Probe): Promise<{ status: number; echo: 
   return { status: res.status, echo };
 }
 
+/** Status, the headers an error answer sets, and body of one answer, as one line to compare. */
+async function answer(url: string, probe: Probe): Promise<string> {
+  const res = await fetch(`${url}${probe.path ?? APP_PATH}`, {
+    headers: probe.authorization ? { authorization: probe.authorization } : {},
+  });
+  const headers = ["content-type", "cache-control", "www-authenticate"].map((name) => res.headers.get(name));
+  return JSON.stringify([res.status, ...headers, await res.text()]);
+}
+
 /** Sends up to `PER_CELL` distinct requests of the scenario and checks each answer. */
 async function checkCell(instance: Instance, scenario: Scenario): Promise<string[]> {
   const problems = new Map<string, number>();
@@ -186,6 +195,15 @@ export async function runSmoke(options: SmokeOptions = {}): Promise<string[]> {
           problems.push(`${variant} ${c.name}: answered ${status}, expected ${c.expectedStatus}`);
         checks += 1;
       }
+    }
+    // deny-contract stands for the gateway's answer to a bad signature: it must be that answer.
+    const rejected = scenarios.find((s) => s.name === "rejected")?.requests[0];
+    if (rejected) {
+      const [gateway, contract] = await Promise.all(
+        (["gateway", "deny-contract"] as const).map((name) => answer((instances.get(name) as Instance).url, rejected)),
+      );
+      if (gateway !== contract) problems.push(`deny-contract answers ${contract}, the gateway ${gateway}`);
+      checks += 1;
     }
   } finally {
     await disposeAll(instances);

@@ -96,7 +96,7 @@ export function buildScenarios(options: ScenarioOptions): Scenario[] {
     {
       name: "rejected",
       description: "every request a different token with a bad signature (another secret): 401",
-      variants: ["deny", "floor", "jose", "hono-jwt", "gateway"],
+      variants: ["deny", "deny-contract", "floor", "jose", "hono-jwt", "gateway"],
       requests: uniqueRequests(otherSecret, Math.min(tokenCount, 20_000), tokens),
       expectedStatus: 401,
     },

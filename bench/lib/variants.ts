@@ -34,7 +34,16 @@ export const FEATURES_KID = "bench";
 export const FEATURES_ISSUER = "https://backend.bench.example";
 export const FEATURES_AUDIENCE = "sdk";
 
-export type VariantName = "bare" | "bare-id" | "deny" | "floor" | "jose" | "hono-jwt" | "gateway" | "gateway-counted";
+export type VariantName =
+  | "bare"
+  | "bare-id"
+  | "deny"
+  | "deny-contract"
+  | "floor"
+  | "jose"
+  | "hono-jwt"
+  | "gateway"
+  | "gateway-counted";
 
 export interface Variant {
   readonly name: VariantName;
@@ -69,6 +78,14 @@ export const VARIANTS: Readonly<Record<VariantName, Variant>> = {
     reportedAs: "deny",
     description: "answers 401 without reading anything: the no-check path of a rejection",
     script: `${ROOT}bench/workers/deny.js`,
+    kv: false,
+  },
+  "deny-contract": {
+    name: "deny-contract",
+    reportedAs: "deny-contract",
+    description:
+      "answers the gateway's own 401 (its JSON body and headers, src/errors.ts) without reading anything: the gateway's no-check path of a rejection",
+    script: `${OUT}/deny-contract.mjs`,
     kv: false,
   },
   floor: {
@@ -140,7 +157,8 @@ async function bundleWorker(source: string, outfile: string, secret: string): Pr
 
 /**
  * Builds every variant into bench/out: the gateway as `wrangler deploy --dry-run` bundles it
- * (and the KV-counting wrapper around that very bundle), floor, jose, hono-jwt and bare-id with `secret`.
+ * (and the KV-counting wrapper around that very bundle), floor, jose, hono-jwt, bare-id and
+ * deny-contract with `secret`.
  * `minify: false` keeps the gateway's bundle readable (its module comments) for the profiler.
  */
 export async function buildVariants(secret: string, { minify = true } = {}): Promise<Bundles> {
@@ -150,6 +168,7 @@ export async function buildVariants(secret: string, { minify = true } = {}): Pro
     bundleWorker("jose.ts", `${OUT}/jose.mjs`, secret),
     bundleWorker("floor.ts", `${OUT}/floor.mjs`, secret),
     bundleWorker("bare-id.ts", `${OUT}/bare-id.mjs`, secret),
+    bundleWorker("deny-contract.ts", `${OUT}/deny-contract.mjs`, secret),
   ]);
   const { stdout, stderr } = await run(
     `${ROOT}node_modules/.bin/wrangler`,
@@ -231,11 +250,17 @@ export interface StartOptions {
   /** Open workerd's inspector on this port (profile, memory). */
   readonly inspectorPort?: number;
   /**
-   * Bind the gateway's decision counts (`METRICS`), throttling (`FAILURE_LIMITER`), analytics
-   * (`DECISIONS`) and nonce store (`NONCES`), as wrangler.toml does. Default on; `--no-metrics`
-   * measures without them.
+   * Bind the gateway's decision counts (`METRICS`), analytics (`DECISIONS`) and nonce store
+   * (`NONCES`), as wrangler.toml does. Default on; `--no-metrics` measures without them.
    */
   readonly metrics?: boolean;
+  /**
+   * Bind the refusal throttle (`FAILURE_LIMITER`) too (`--limiter`). Off by default: Miniflare
+   * emulates the Rate Limiting binding with an HTTP subrequest to a Durable Object on every call
+   * (about a million instructions a refusal here), where Cloudflare runs it as a native binding
+   * on the same machine, so counting it would measure the emulator.
+   */
+  readonly limiter?: boolean;
 }
 
 export interface Instance {
@@ -301,12 +326,16 @@ export async function startVariant(name: VariantName, options: StartOptions): Pr
           ...(variant.kv && options.metrics !== false
             ? {
                 durableObjects: { METRICS: "AppMetrics", NONCES: "AppNonces" },
+                analyticsEngineDatasets: { DECISIONS: { dataset: "bench_decisions" } },
+              }
+            : {}),
+          ...(variant.kv && options.limiter
+            ? {
                 // Called on every refusal as in production, with a limit no run reaches: the bench's
                 // refusals all come from one client, and must stay refusals, not 429s.
                 ratelimits: {
                   FAILURE_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000_000, period: 60 as const } },
                 },
-                analyticsEngineDatasets: { DECISIONS: { dataset: "bench_decisions" } },
               }
             : {}),
         },

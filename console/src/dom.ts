@@ -108,6 +108,42 @@ export function region(title: string, ...children: Child[]): HTMLElement {
   return h("section", { "aria-labelledby": heading.id }, heading, ...children);
 }
 
+/**
+ * A column of a data table: its header's text or node (a visually-hidden span for a column of
+ * buttons), or that with a class for the header cell (`num`: a column of numbers).
+ */
+export type Column = string | Node | { readonly label: string | Node; readonly class: string };
+
+/**
+ * A data table: a header row of column headers (`scope="col"`) over `body`. It is named by a
+ * heading (`labelledBy`, the heading's id) or by its own `caption`; `class` styles it.
+ */
+export function dataTable(
+  table: { readonly labelledBy?: string; readonly caption?: HTMLTableCaptionElement; readonly class?: string },
+  columns: readonly Column[],
+  body: HTMLTableSectionElement,
+): HTMLTableElement {
+  return h(
+    "table",
+    { class: table.class, "aria-labelledby": table.labelledBy },
+    table.caption,
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ...columns.map((column) =>
+          typeof column === "string" || column instanceof Node
+            ? h("th", { scope: "col" }, column)
+            : h("th", { scope: "col", class: column.class }, column.label),
+        ),
+      ),
+    ),
+    body,
+  );
+}
+
 /** A modal confirmation: resolves `true` when the confirming button is pressed. */
 export function confirmDialog(options: {
   title: string;

@@ -9,7 +9,7 @@
 
 import { type AppView, api, appPath, type Enforcement, type FieldError, type KeyView } from "../api.ts";
 import type { Console } from "../console.ts";
-import { confirmDialog, field, formatUtc, h, region, select, time, uid } from "../dom.ts";
+import { confirmDialog, dataTable, field, formatUtc, h, region, select, time, uid } from "../dom.ts";
 import { clearError, errorBox, showError, showMessages } from "../errors.ts";
 import { keyFields, savedSecretPanel } from "../keys.ts";
 import { enforcementBadge } from "./apps.ts";
@@ -247,22 +247,9 @@ export function appScreen(app: Console, appId: string): HTMLElement {
   // Keys.
   const keysHeading = h("h2", { id: `keys-${appId}` }, "Keys");
   const keysBody = h("tbody");
-  const keysTable = h(
-    "table",
-    { "aria-labelledby": keysHeading.id },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", { scope: "col" }, "Key ID (kid)"),
-        h("th", { scope: "col" }, "Algorithm"),
-        h("th", { scope: "col" }, "Window"),
-        h("th", { scope: "col" }, "Fingerprint"),
-        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")),
-      ),
-    ),
+  const keysTable = dataTable(
+    { labelledBy: keysHeading.id },
+    ["Key ID (kid)", "Algorithm", "Window", "Fingerprint", h("span", { class: "visually-hidden" }, "Action")],
     keysBody,
   );
   const keysBox = errorBox();

@@ -6,13 +6,12 @@
 
 import { ApiError, type AppList, type AppView, api } from "../api.ts";
 import type { Console } from "../console.ts";
-import { field, h, time } from "../dom.ts";
+import { dataTable, field, h, time } from "../dom.ts";
 import { clearError, errorBox, showError } from "../errors.ts";
 import { count, decisionCount, eachLimited, loadStats, percent, refusalCount } from "../metrics.ts";
+import { wirePaging } from "../paging.ts";
 
 const PAGE_SIZE = 25;
-/** Typing pauses this long before the search runs. */
-const SEARCH_DELAY_MS = 250;
 /** Stats requests in flight at once while the Refusals column fills. */
 const RATE_REQUESTS = 6;
 
@@ -39,23 +38,9 @@ export function appsScreen(app: Console): HTMLElement {
     field("Search apps", search, { path: "prefix", hint: "The start of an App ID." }),
   );
   const body = h("tbody");
-  const table = h(
-    "table",
-    { class: "apps" },
-    h("caption", {}, "Apps"),
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", { scope: "col" }, "App ID"),
-        h("th", { scope: "col" }, "Enforcement"),
-        h("th", { scope: "col", class: "num" }, "Keys"),
-        h("th", { scope: "col", class: "num" }, "Refusals (1h)"),
-        h("th", { scope: "col" }, "Updated"),
-      ),
-    ),
+  const table = dataTable(
+    { caption: h("caption", {}, "Apps"), class: "apps" },
+    ["App ID", "Enforcement", { label: "Keys", class: "num" }, { label: "Refusals (1h)", class: "num" }, "Updated"],
     body,
   );
   const status = h("p", { class: "hint", role: "status" });
@@ -159,27 +144,7 @@ export function appsScreen(app: Console): HTMLElement {
     );
   }
 
-  next.addEventListener("click", () => {
-    before.push(current);
-    void load(next.dataset.cursor || null);
-  });
-  previous.addEventListener("click", () => {
-    void load(before.pop() ?? null);
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  function searchNow(): void {
-    clearTimeout(timer);
-    before.length = 0;
-    void load(null);
-  }
-  search.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(searchNow, SEARCH_DELAY_MS);
-  });
-  searchForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    searchNow();
-  });
+  wirePaging({ next, previous, search, searchForm, earlier: before, current: () => current, load });
 
   const flash = app.takeFlash();
   void load(null);

@@ -8,7 +8,7 @@
 
 import { ApiError, type Stats, type StatsWindow } from "../api.ts";
 import { decisionsChart, type Layer, layersOf, sortedCounts } from "../chart.ts";
-import { formatUtc, h, uid } from "../dom.ts";
+import { dataTable, formatUtc, h, uid } from "../dom.ts";
 import { clearError, errorBox, showError } from "../errors.ts";
 import { count, decisionCount, loadStats, minuteUtc, percent, refusalCount, spanText, WINDOWS } from "../metrics.ts";
 
@@ -67,23 +67,16 @@ function seriesTable(stats: Stats): HTMLElement {
     h(
       "div",
       { class: "table-wrap" },
-      h(
-        "table",
-        {},
-        h("caption", {}, hourly ? "Decisions per hour" : "Decisions per minute"),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, hourly ? "Hour (UTC)" : "Minute (UTC)"),
-            ...["Allowed", "Refused", "Throttled", "Reported", "Unchecked"].map((name) =>
-              h("th", { scope: "col", class: "num" }, name),
-            ),
-            h("th", { scope: "col" }, "By reason"),
-          ),
-        ),
+      dataTable(
+        { caption: h("caption", {}, hourly ? "Decisions per hour" : "Decisions per minute") },
+        [
+          hourly ? "Hour (UTC)" : "Minute (UTC)",
+          ...["Allowed", "Refused", "Throttled", "Reported", "Unchecked"].map((name) => ({
+            label: name,
+            class: "num",
+          })),
+          "By reason",
+        ],
         h(
           "tbody",
           {},
@@ -131,20 +124,9 @@ function detailsTable(stats: Stats): HTMLElement {
     h(
       "div",
       { class: "table-wrap" },
-      h(
-        "table",
-        { class: "details", "aria-labelledby": heading.id },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "Detail"),
-            h("th", { scope: "col", class: "num" }, "Requests"),
-            h("th", { scope: "col", class: "num" }, "Share"),
-          ),
-        ),
+      dataTable(
+        { labelledBy: heading.id, class: "details" },
+        ["Detail", { label: "Requests", class: "num" }, { label: "Share", class: "num" }],
         h(
           "tbody",
           {},

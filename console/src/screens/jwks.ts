@@ -7,7 +7,7 @@
 
 import { type AppView, api, type JwksRefresh, type JwksView } from "../api.ts";
 import type { Console } from "../console.ts";
-import { formatUtc, h, time, uid } from "../dom.ts";
+import { dataTable, formatUtc, h, time, uid } from "../dom.ts";
 import { clearError, errorBox, showError } from "../errors.ts";
 import { count } from "../metrics.ts";
 
@@ -22,22 +22,9 @@ export function jwksPanel(app: Console, path: string): JwksPanel {
   const source = h("p", { class: "hint wrap" });
   const facts = h("p", { role: "status" });
   const body = h("tbody");
-  const table = h(
-    "table",
-    { "aria-labelledby": heading.id },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", { scope: "col" }, "Key ID (kid)"),
-        h("th", { scope: "col" }, "Algorithm"),
-        h("th", { scope: "col" }, "Fingerprint"),
-        h("th", { scope: "col" }, "Expires"),
-        h("th", { scope: "col" }, "Stale"),
-      ),
-    ),
+  const table = dataTable(
+    { labelledBy: heading.id },
+    ["Key ID (kid)", "Algorithm", "Fingerprint", "Expires", "Stale"],
     body,
   );
   const box = errorBox();

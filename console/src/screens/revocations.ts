@@ -7,13 +7,12 @@
 
 import { api, apiAnswer, type RevocationAnswer, type RevocationList } from "../api.ts";
 import type { Console } from "../console.ts";
-import { confirmDialog, field, formatUtc, h, localDateTimeIso, time, uid } from "../dom.ts";
+import { confirmDialog, dataTable, field, formatUtc, h, localDateTimeIso, time, uid } from "../dom.ts";
 import { clearError, errorBox, showError, showMessages } from "../errors.ts";
 import { count } from "../metrics.ts";
+import { wirePaging } from "../paging.ts";
 
 const PAGE_SIZE = 25;
-/** Typing pauses this long before the search runs. */
-const SEARCH_DELAY_MS = 250;
 /** The API's bound: a revocation past it is `409 CONFLICT`. */
 const MAX_REVOKED_USERS = 10_000;
 
@@ -79,20 +78,9 @@ export function revocationsSection(app: Console, path: string): RevocationsSecti
   );
   const listBox = errorBox();
   const body = h("tbody");
-  const table = h(
-    "table",
-    { "aria-labelledby": heading.id },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", { scope: "col" }, "User ID"),
-        h("th", { scope: "col" }, "Tokens issued before"),
-        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")),
-      ),
-    ),
+  const table = dataTable(
+    { labelledBy: heading.id },
+    ["User ID", "Tokens issued before", h("span", { class: "visually-hidden" }, "Action")],
     body,
   );
   const status = h("p", { class: "hint", role: "status" });
@@ -232,27 +220,7 @@ export function revocationsSection(app: Console, path: string): RevocationsSecti
     }
   });
 
-  next.addEventListener("click", () => {
-    earlier.push(current);
-    void load(next.dataset.cursor || null);
-  });
-  previous.addEventListener("click", () => {
-    void load(earlier.pop() ?? null);
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  function searchNow(): void {
-    clearTimeout(timer);
-    earlier.length = 0;
-    void load(null);
-  }
-  search.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(searchNow, SEARCH_DELAY_MS);
-  });
-  searchForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    searchNow();
-  });
+  wirePaging({ next, previous, search, searchForm, earlier, current: () => current, load });
 
   const element = h(
     "section",

@@ -8,7 +8,7 @@
 
 import { api, appPath, type VerifyAnswer } from "../api.ts";
 import type { Console } from "../console.ts";
-import { field, formatUtc, h, select, uid } from "../dom.ts";
+import { dataTable, field, formatUtc, h, select, uid } from "../dom.ts";
 import { clearError, errorBox, showError, showMessages } from "../errors.ts";
 import { HMAC_ALGORITHMS, mintTestToken, secretBytes } from "../keys.ts";
 
@@ -127,11 +127,9 @@ function result(answer: VerifyAnswer): HTMLElement {
           "section",
           {},
           h("h3", {}, "What the origin receives"),
-          h(
-            "table",
-            {},
-            h("caption", { class: "visually-hidden" }, "Headers added for the origin"),
-            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Header"), h("th", { scope: "col" }, "Value"))),
+          dataTable(
+            { caption: h("caption", { class: "visually-hidden" }, "Headers added for the origin") },
+            ["Header", "Value"],
             h(
               "tbody",
               {},
@@ -174,22 +172,9 @@ function result(answer: VerifyAnswer): HTMLElement {
           ? ` This browser's clock is ${Math.abs(skew)} s ${skew > 0 ? "behind" : "ahead of"} it.`
           : "",
       ),
-      h(
-        "table",
-        {},
-        h("caption", { class: "visually-hidden" }, "Time claims against the gateway's clock"),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { scope: "col" }, "Claim"),
-            h("th", { scope: "col" }, "Value"),
-            h("th", { scope: "col" }, "When"),
-            h("th", { scope: "col" }, "Judged"),
-          ),
-        ),
+      dataTable(
+        { caption: h("caption", { class: "visually-hidden" }, "Time claims against the gateway's clock") },
+        ["Claim", "Value", "When", "Judged"],
         h("tbody", {}, ...timeRows(answer)),
       ),
     ),
