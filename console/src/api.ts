@@ -6,73 +6,15 @@
  * request has no credential to ride on.
  */
 
-export interface FieldError {
-  readonly path: string;
-  readonly message: string;
-}
+// The admin API's own types (type-only: nothing of the gateway's code enters the console's
+// bundle), so that a field the API adds or renames breaks the console's type check.
+import type { FieldError } from "../../src/apps/schema.ts";
+import type { AppView, Enforcement, JwksSetView, JwksView, KeyView } from "../../src/apps/view-types.ts";
 
-export interface KeyView {
-  readonly kid: string | null;
-  readonly alg: string;
-  readonly notBefore?: string;
-  readonly notAfter?: string;
-  readonly fingerprint: string | null;
-}
-
-export type Enforcement = "off" | "report" | "enforce";
-
-/** The app's view (docs/admin-api.md): never a secret. */
-export interface AppView {
-  readonly appId: string;
-  readonly jwtEnabled: boolean;
-  readonly enforcement: Enforcement | null;
-  readonly secretEncoding: string;
-  readonly secretFingerprint: string | null;
-  readonly clockToleranceSeconds: number;
-  readonly issuer?: string | readonly string[];
-  readonly audience?: string | readonly string[];
-  readonly requireExp?: boolean;
-  readonly maxTokenLifetimeSeconds?: number;
-  readonly tokensNotBefore?: string;
-  readonly appIdClaim?: string | null;
-  readonly userClaims?: readonly string[];
-  readonly requestBindings?: Readonly<Record<string, string>>;
-  readonly requireNonce?: boolean;
-  readonly acceptMillisecondTimestamps?: boolean;
-  readonly keys?: readonly KeyView[];
-  /** The identity provider's JWKS the app also verifies with (docs/keys.md). */
-  readonly jwksUri?: string;
-  /** Only in a read's answer, with a `jwksUri`: the keys the gateway holds from it, or why none. */
-  readonly jwks?: JwksView;
-  /** How many users are revoked (`…/revocations` lists them); absent: none. */
-  readonly revokedUsers?: number;
-  readonly createdAt: string | null;
-  readonly updatedAt: string | null;
-  readonly warnings?: readonly FieldError[];
-  readonly problems?: readonly FieldError[];
-}
-
-/** One key of an app's JWKS as the gateway loaded it. */
-export interface JwksKey {
-  readonly kid: string;
-  readonly alg: string;
-  readonly fingerprint: string;
-}
-
-/** A loaded JWKS: its keys, when it was fetched and expires, keys skipped by why. */
-export interface JwksSet {
-  readonly keys: readonly JwksKey[];
-  readonly fetchedAt: string;
-  readonly expiresAt: string;
-  /** Past `expiresAt`: still served while the provider fails (up to 24 hours). */
-  readonly stale: boolean;
-  readonly skipped: Readonly<Record<string, number>>;
-}
-
-export type JwksView = JwksSet | { readonly error: string };
+export type { AppView, Enforcement, FieldError, JwksSetView, JwksView, KeyView };
 
 /** What `POST …/apps/{appId}/jwks/refresh` answers. */
-export interface JwksRefresh extends JwksSet {
+export interface JwksRefresh extends JwksSetView {
   readonly appId: string;
   readonly jwksUri: string;
   /** `false`: the provider failed, and this is the set held before. */

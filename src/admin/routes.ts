@@ -21,16 +21,8 @@ import {
 import type { AppRegistry } from "../apps/registry.ts";
 import { type AppRecord, DEFAULT_CLOCK_TOLERANCE_SECONDS, type FieldError } from "../apps/schema.ts";
 import type { AppStore } from "../apps/store.ts";
-import {
-  type AppView,
-  appView,
-  fingerprintKeys,
-  type JwksView,
-  jwksView,
-  type KeyFingerprints,
-  repeatedKey,
-  storedView,
-} from "../apps/view.ts";
+import { appView, fingerprintKeys, jwksView, type KeyFingerprints, repeatedKey, storedView } from "../apps/view.ts";
+import type { AppView, JwksView } from "../apps/view-types.ts";
 import { GatewayError, jsonResponse } from "../errors.ts";
 import type { GatewayDeps } from "../gateway/verdict.ts";
 import { rawTarget, routePath } from "../lib/raw-target.ts";

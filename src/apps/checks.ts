@@ -20,6 +20,7 @@ import {
   STORED_RECORD,
 } from "./schema.ts";
 import { deriveKeyBytes, looksLikeHex, UTF8_HINT } from "./secret.ts";
+import type { Enforcement } from "./view-types.ts";
 
 function listOf(value: string | readonly string[] | undefined): readonly string[] | null {
   if (value === undefined) return null;
@@ -44,9 +45,6 @@ export function tokenPolicy(record: AppRecord): TokenPolicy {
     requireNonce: requireNonce ?? false,
   };
 }
-
-/** `off`: no token check; `report`: check fully, forward either way; `enforce`: v1's `jwtEnabled: true`. */
-export type Enforcement = "off" | "report" | "enforce";
 
 /**
  * The record's mode: `enforcement` when set, else `jwtEnabled` (`true` → `enforce`, `false` →

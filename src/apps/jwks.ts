@@ -17,6 +17,7 @@ import { decodeUtf8Strict, parseJson } from "../lib/json.ts";
 import { logEvent } from "../log.ts";
 import { PUBLIC_KEY_ALGORITHMS, type PublicKeyAlgorithm } from "../token/algorithms.ts";
 import { importVerificationKey, keyFingerprint, type VerificationKey } from "../token/keys.ts";
+import type { JwksKeyView } from "./view-types.ts";
 
 export const JWKS_TIMEOUT_MS = 2_000;
 export const MAX_JWKS_BYTES = 64 * 1024;
@@ -30,13 +31,6 @@ export const JWKS_STALE_SECONDS = 86_400;
 export const JWKS_UNKNOWN_KID_REFRESH_MS = 30_000;
 /** A failed refresh is logged at most this often per app. */
 const FAILURE_LOG_INTERVAL_MS = 60_000;
-
-/** One key of a loaded set, as the admin view shows it. */
-export interface JwksKeyView {
-  readonly kid: string;
-  readonly alg: PublicKeyAlgorithm;
-  readonly fingerprint: string;
-}
 
 /** A loaded JWKS: its usable keys, and when it was fetched and expires (ms since the epoch). */
 export interface JwksSet {

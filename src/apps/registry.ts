@@ -8,7 +8,8 @@ import { refusal } from "../errors.ts";
 import { readStoredRecord, type StoredRecord } from "./checks.ts";
 import { APP_KEY_PREFIX, appKey } from "./kv-keys.ts";
 import type { AppRecord } from "./schema.ts";
-import { type AppView, storedView } from "./view.ts";
+import { storedView } from "./view.ts";
+import type { AppView } from "./view-types.ts";
 
 /** Workers KV refuses metadata over 1,024 bytes of JSON. */
 export const MAX_METADATA_BYTES = 1024;

@@ -10,9 +10,10 @@ import { refusal } from "../errors.ts";
 import { logEvent } from "../log.ts";
 import { importVerificationKey, type Keyring, keyring, type VerificationKey } from "../token/keys.ts";
 import type { TokenPolicy } from "../token/policy.ts";
-import { type CheckedAppRecord, type Enforcement, readStoredRecord } from "./checks.ts";
+import { type CheckedAppRecord, readStoredRecord } from "./checks.ts";
 import { appKey } from "./kv-keys.ts";
 import type { FieldError } from "./schema.ts";
+import type { Enforcement } from "./view-types.ts";
 
 /** The one KV call the store makes: a tiny seam so tests can count or fail reads. */
 export interface AppRecordSource {

@@ -4,10 +4,9 @@
  * page costs one KV `list`.
  */
 
-import type { JwsAlgorithm } from "../token/algorithms.ts";
 import { importVerificationKey, type KeyMaterial, keyFingerprint } from "../token/keys.ts";
-import { type Enforcement, enforcementOf, keyMaterial, type StoredRecord, secretMaterial } from "./checks.ts";
-import type { JwksKeyView, JwksSet } from "./jwks.ts";
+import { enforcementOf, keyMaterial, type StoredRecord, secretMaterial } from "./checks.ts";
+import type { JwksSet } from "./jwks.ts";
 import {
   type AppRecord,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
@@ -15,19 +14,7 @@ import {
   type FieldError,
   POLICY_FIELD_NAMES,
 } from "./schema.ts";
-
-/** What the view shows of one key of `keys`: never its secret. */
-export interface KeyView {
-  readonly kid: string | null;
-  readonly alg: JwsAlgorithm;
-  readonly notBefore?: string;
-  readonly notAfter?: string;
-  /**
-   * `sha256:` and 16 hex digits, over the HMAC key bytes or the public key's SPKI DER; `null`
-   * for a key that does not import (the gateway answers 503 for its app).
-   */
-  readonly fingerprint: string | null;
-}
+import type { AppView, JwksView } from "./view-types.ts";
 
 /** The fingerprints of a record's keys: the v1 `secret`'s, and one per entry of `keys` (`null`: does not import). */
 export interface KeyFingerprints {
@@ -83,41 +70,6 @@ export function repeatedKey(prints: KeyFingerprints): FieldError | null {
   return null;
 }
 
-/** What the admin API shows of an app: never the secret. */
-export interface AppView {
-  readonly appId: string;
-  readonly jwtEnabled: boolean;
-  /** `null` only for a stored record whose two fields disagree (the gateway answers 503 for it). */
-  readonly enforcement: Enforcement | null;
-  readonly secretEncoding: string;
-  readonly secretFingerprint: string | null;
-  readonly clockToleranceSeconds: number;
-  // The token policy, shown only when the record sets it: a v1 record's view is v1's.
-  readonly issuer?: string | readonly string[];
-  readonly audience?: string | readonly string[];
-  readonly requireExp?: boolean;
-  readonly maxTokenLifetimeSeconds?: number;
-  readonly tokensNotBefore?: string;
-  readonly appIdClaim?: string | null;
-  readonly userClaims?: readonly string[];
-  readonly requestBindings?: Readonly<Record<string, string>>;
-  readonly acceptMillisecondTimestamps?: boolean;
-  readonly requireNonce?: boolean;
-  readonly keys?: readonly KeyView[];
-  /** The identity provider's JWKS the app also verifies with. */
-  readonly jwksUri?: string;
-  /** How many users are revoked (`…/revocations` lists them). */
-  readonly revokedUsers?: number;
-  /** Only in a read's answer: the keys this isolate holds from `jwksUri`, or why it holds none. */
-  readonly jwks?: JwksView;
-  readonly createdAt: string | null;
-  readonly updatedAt: string | null;
-  /** Only in a write's answer: what the record may still have wrong (`recordWarnings`). */
-  readonly warnings?: readonly FieldError[];
-  /** Only in a read's answer, for a stored record that breaks the rules: what, per field. */
-  readonly problems?: readonly FieldError[];
-}
-
 /** The token-policy fields the record sets (a v1 record sets none, and its view is v1's). */
 function policyView(record: AppRecord): Partial<AppView> {
   const view: Record<string, unknown> = {};
@@ -155,18 +107,6 @@ export function appView(appId: string, record: AppRecord, prints: KeyFingerprint
     updatedAt: record.updatedAt ?? null,
   };
 }
-
-/** What the admin API shows of a loaded JWKS: its keys by kid, alg and fingerprint, and its times. */
-export type JwksView =
-  | {
-      readonly keys: readonly JwksKeyView[];
-      readonly fetchedAt: string;
-      readonly expiresAt: string;
-      /** Past `expiresAt`: served while the provider fails (up to 24 hours). */
-      readonly stale: boolean;
-      readonly skipped: Readonly<Record<string, number>>;
-    }
-  | { readonly error: "unavailable" };
 
 export function jwksView(set: JwksSet, nowMs: number): JwksView {
   return {

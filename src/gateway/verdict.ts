@@ -9,9 +9,9 @@
  * bug) is not a verdict: it propagates, and ends in `500`. Neither is ever forwarded.
  */
 
-import type { Enforcement } from "../apps/checks.ts";
 import type { JwksCache, JwksSet } from "../apps/jwks.ts";
 import type { AppStore, ResolvedApp } from "../apps/store.ts";
+import type { Enforcement } from "../apps/view-types.ts";
 import type { GatewayConfig } from "../config.ts";
 import { ERROR_CATALOGUE, GatewayError, type RefusalDetail, refusal } from "../errors.ts";
 import { encodeBase64url } from "../lib/base64url.ts";
