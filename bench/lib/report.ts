@@ -126,6 +126,11 @@ export interface Target {
 const CPU_UNDECIDED =
   "indicative only: CPU µs per request drift by tens of µs between identical cells; decide by --instructions";
 
+/** `cost / reference`, or NaN where the reference is not above zero (a drift of the mode, not a cost). */
+function costRatio(cost: number, reference: number): number {
+  return reference > 0 ? cost / reference : Number.NaN;
+}
+
 function fixed(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : "—";
 }
@@ -155,11 +160,12 @@ function costTarget(
 ): Target {
   const mine = cost(cells, scenario, "gateway", mode);
   const theirs = cost(cells, reference.scenario, reference.variant, mode);
-  const ratio = mine / theirs;
-  const measured = Number.isFinite(ratio) && theirs > 0;
-  const medianRatio =
-    cost(cells, scenario, "gateway", mode, "median") /
-    cost(cells, reference.scenario, reference.variant, mode, "median");
+  const ratio = costRatio(mine, theirs);
+  const measured = Number.isFinite(ratio);
+  const medianRatio = costRatio(
+    cost(cells, scenario, "gateway", mode, "median"),
+    cost(cells, reference.scenario, reference.variant, mode, "median"),
+  );
   const alternative = mode === "instructions" ? `; median windows: ${fixed(medianRatio, 2)} ×` : "";
   const rps =
     mode === "throughput"
@@ -288,7 +294,7 @@ export function scenarioTable(cells: readonly Cell[], scenario: Scenario, mode: 
             amount(c, mode),
             baseCell ? fixed(requestsPerSecond(cell) / requestsPerSecond(baseCell), 2) : "—",
           ];
-    if (reference) columns.push(base ? fixed(c / referenceCost, 2) : "—");
+    if (reference) columns.push(base ? fixed(costRatio(c, referenceCost), 2) : "—");
     if (kv)
       columns.push(fixed(Math.max(...(cell.kvReadsPerRun ?? [Number.NaN])), 0), String(cell.distinctAppIds ?? "—"));
     rows.push(`| ${columns.join(" | ")} |`);
