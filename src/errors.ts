@@ -166,7 +166,7 @@ export const REFUSAL_DETAILS = {
   nonce_invalid: ["IDENTIFIER_MISMATCH", "the `nonce` is not one this gateway issued for this app"],
   nonce_expired: [
     "TIME_CONSTRAINT_FAILURE",
-    "the `nonce` had expired when the token was issued (`iat`), or `iat` is missing",
+    "the `nonce` had expired when the token was issued (`iat`), or `iat` is missing, or no token claimed it within a day of its expiry",
   ],
   nonce_reused: ["IDENTIFIER_MISMATCH", "another token already carried this `nonce`"],
   nonce_unconfigured: [

@@ -332,7 +332,8 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     const userId = userIdOf(c.req.url);
     const before = await readRevocationBody(c.req.raw, deps.now());
     const stored = await existing(appId);
-    const known = (stored.raw as AppRecord).revocations?.[userId] !== undefined;
+    const revocations = (stored.raw as AppRecord).revocations;
+    const known = revocations !== undefined && Object.hasOwn(revocations, userId);
     const record = changed(revokeUser(stored.raw as AppRecord, userId, before, now()));
     await write("revoke_user", appId, record, c.req.url);
     return jsonResponse({ appId, userId, before: new Date(before * 1000).toISOString() }, known ? 200 : 201);
@@ -362,10 +363,11 @@ export function registerAdminRoutes<E extends AdminEnv>(app: Hono<E>, deps: Admi
     const listing = `revocations:${appId}:${userPrefix}`;
     const after = cursor === undefined ? undefined : await openCursor(cursor, listing, adminToken);
     if (after === null) throw invalidRequest([CURSOR_ERROR]);
-    // Kept sorted by user (`revokeUser`), so a page starts after the cursor's user.
-    const all = Object.entries((await existing(appId)).record.revocations ?? {}).filter(
-      ([user]) => user.startsWith(userPrefix) && (after === undefined || user > after),
-    );
+    // In user order (by UTF-16 code units, as `>` compares: an object lists integer-like keys
+    // first), so a page starts after the cursor's user.
+    const all = Object.entries((await existing(appId)).record.revocations ?? {})
+      .filter(([user]) => user.startsWith(userPrefix) && (after === undefined || user > after))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const page = all.slice(0, limit);
     const last = page.at(-1)?.[0];
     return jsonResponse({

@@ -5,7 +5,14 @@
  */
 
 import { enforcementOf } from "./checks.ts";
-import { type AppRecord, type KeyRecord, MAX_KEYS, MAX_REVOCATIONS, type WritableFields } from "./schema.ts";
+import {
+  type AppRecord,
+  type KeyRecord,
+  MAX_CLOCK_TOLERANCE_SECONDS,
+  MAX_KEYS,
+  MAX_REVOCATIONS,
+  type WritableFields,
+} from "./schema.ts";
 import type { KeyFingerprints } from "./view.ts";
 
 export type Change = { readonly record: AppRecord } | { readonly conflict: string } | { readonly notFound: true };
@@ -28,23 +35,22 @@ export function replaceRecord(existing: AppRecord | null, fields: WritableFields
 }
 
 /**
- * Revokes a user's tokens issued before `before` (Unix seconds). Revocations a token could no
- * longer outlive (older than `maxTokenLifetimeSeconds`, when the app sets it) are dropped; at
- * most `MAX_REVOCATIONS` in all.
+ * Revokes a user's tokens issued before `before` (Unix seconds). Revocations no token can outlive
+ * are dropped: older than `maxTokenLifetimeSeconds` (when the app sets it) and the largest clock
+ * tolerance an app may have, since a token passes until `exp` plus the tolerance, and the
+ * tolerance can be raised later. At most `MAX_REVOCATIONS` in all.
  */
 export function revokeUser(existing: AppRecord, userId: string, before: number, nowIso: string): Change {
   const now = Date.parse(nowIso) / 1000;
   const lifetime = existing.maxTokenLifetimeSeconds;
   const kept = Object.entries(existing.revocations ?? {}).filter(
-    ([user, since]) => user !== userId && (lifetime === undefined || since + lifetime > now),
+    ([user, since]) =>
+      user !== userId && (lifetime === undefined || since + lifetime + MAX_CLOCK_TOLERANCE_SECONDS > now),
   );
   if (kept.length >= MAX_REVOCATIONS) {
     return { conflict: `The app has ${MAX_REVOCATIONS} revoked users; lift some first` };
   }
-  const entries: [string, number][] = [...kept, [userId, before]];
-  // Kept in user order, so listing pages through them by user.
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const revocations = Object.fromEntries(entries);
+  const revocations = Object.fromEntries([...kept, [userId, before]]);
   return { record: { ...existing, revocations, updatedAt: nowIso } };
 }
 

@@ -260,17 +260,22 @@ export const MAX_USER_ID_CHARS = 256;
 
 /**
  * Revoked users (`…/revocations/{userId}`): user id → Unix seconds before which that user's tokens
- * are refused. Written only through its own routes, never by PUT or PATCH.
+ * are refused. Written only through its own routes, never by PUT or PATCH. Checked entry by entry
+ * and kept as parsed, not rebuilt by `v.record`, which drops the keys `__proto__`, `constructor`
+ * and `prototype`: any user id, those included, can be revoked. Only ever read with
+ * `Object.entries`, `Object.hasOwn` and a `Map`, never indexed.
  */
 const REVOCATIONS = v.pipe(
-  v.custom<object>(
-    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
-    "must be an object",
-  ),
-  v.record(
-    v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_USER_ID_CHARS)),
-    v.pipe(v.number("must be a number"), v.finite("must be finite")),
-    "must map user ids to Unix seconds",
+  v.custom<Record<string, number>>(
+    (value) =>
+      typeof value === "object" &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.entries(value).every(
+        ([user, before]) =>
+          user.length >= 1 && user.length <= MAX_USER_ID_CHARS && typeof before === "number" && Number.isFinite(before),
+      ),
+    `must map user ids (1 to ${MAX_USER_ID_CHARS} characters) to Unix seconds`,
   ),
   v.check((map) => Object.keys(map).length <= MAX_REVOCATIONS, `must hold at most ${MAX_REVOCATIONS} users`),
 );

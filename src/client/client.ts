@@ -6,7 +6,13 @@
  * React Native, Workers and Node ≥ 18.
  */
 
-import { type AuthError, type AuthErrorCode, type AuthErrorReason, AuthSuspendedError } from "./errors.ts";
+import {
+  type AuthError,
+  type AuthErrorCode,
+  type AuthErrorReason,
+  AuthSuspendedError,
+  NonceUnavailableError,
+} from "./errors.ts";
 import { type TokenTimes, tokenTimes } from "./token-times.ts";
 
 /** A `fetch`: the platform's, or one that reaches the gateway another way (a service binding, a test). */
@@ -59,9 +65,12 @@ export interface ClientOptions {
   /** The device clock, milliseconds since the epoch; `Date.now` by default. */
   readonly now?: () => number;
   /**
-   * Challenge nonces: `"auto"` (default) asks the gateway for one before the first `getToken()`,
-   * passes it when the app requires one, and stops asking when it does not; `"always"` asks before
-   * every `getToken()`; `"never"` does not ask.
+   * Challenge nonces: `"auto"` (default) asks the gateway for one before `getToken()`, passes it
+   * when the app requires one, and stops asking once the gateway has said it does not (`required:
+   * false`, or a `404`) until a refusal says a token lacks a claim
+   * (`PAYLOAD_CONTENT_MISSING`); when the nonce endpoint fails otherwise, the request rejects with
+   * `NonceUnavailableError` and the next one asks again. `"always"` asks before every `getToken()`
+   * (and calls it without a nonce when none comes); `"never"` does not ask.
    */
   readonly nonce?: "auto" | "always" | "never";
   /**
@@ -76,7 +85,8 @@ export interface Client {
    * `fetch` for one of the app's SDK routes: `path` (`/threads/7?limit=5`, or `""`) is appended
    * to the app's URL; `init` is fetch's, with `Authorization: Bearer <token>` set. Resolves with
    * the response, a refusal included when a retry could not help; rejects with
-   * `AuthSuspendedError` while suspended, or with what `getToken` threw.
+   * `AuthSuspendedError` while suspended, with what `getToken` threw, or with
+   * `NonceUnavailableError` when no nonce could be had for it.
    */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Use this token from now on; clears the failure count and resumes a suspended client. */
@@ -201,25 +211,44 @@ export function createClient(options: ClientOptions): Client {
   let failures = 0;
   let lastError: AuthError | undefined;
   let suspended = false;
-  /** Whether the app requires a nonce: unknown until the gateway said (auto mode). */
+  /**
+   * Whether the app requires a nonce: unknown until the gateway said (auto mode), and again after
+   * a refusal for a missing claim (the app may have turned `requireNonce` on).
+   */
   let nonceRequired: boolean | undefined;
 
-  /** A nonce for the next `getToken()`, when the app needs one; never an error (the token will say). */
+  /**
+   * A nonce for the next `getToken()`, when the app needs one. In `"auto"` only a definitive answer
+   * stops the asking: a JSON answer without `required: true`, or a `404` (no such app, or a gateway
+   * without the endpoint). Anything else (a `503`, another status, a network error, a body that is
+   * no JSON object) settles nothing and throws `NonceUnavailableError`, which fails this token
+   * request as an error from `getToken` would; the next one asks again.
+   */
   async function challenge(): Promise<string | undefined> {
     if (nonceMode === "never" || (nonceMode === "auto" && nonceRequired === false)) return undefined;
+    let status = 0;
+    let cause: unknown;
     try {
       const response = await send(nonceUrl, { method: "POST" });
-      if (!response.ok) {
-        // No nonces here (an older gateway, or none configured): stop asking.
-        if (nonceMode === "auto" && (response.status === 404 || response.status === 503)) nonceRequired = false;
+      status = response.status;
+      const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+      // A JSON object is the endpoint's answer, unless it says `required` without a nonce.
+      if (response.ok && typeof body === "object" && body !== null) {
+        const { nonce, required } = body;
+        if (required !== true || typeof nonce === "string") {
+          nonceRequired = required === true;
+          return typeof nonce === "string" && (nonceRequired || nonceMode === "always") ? nonce : undefined;
+        }
+      }
+      if (status === 404) {
+        nonceRequired = false;
         return undefined;
       }
-      const answer = (await response.json()) as { nonce?: unknown; required?: unknown };
-      if (nonceMode === "auto") nonceRequired = answer.required === true;
-      return typeof answer.nonce === "string" && (nonceRequired || nonceMode === "always") ? answer.nonce : undefined;
-    } catch {
-      return undefined;
+    } catch (error) {
+      cause = error;
     }
+    if (nonceMode === "always") return undefined;
+    throw new NonceUnavailableError(status, cause);
   }
 
   function adopt(next: string): void {
@@ -299,6 +328,8 @@ export function createClient(options: ClientOptions): Client {
           return response;
         }
         if (refusal.serverTime !== undefined) skewMs = refusal.serverTime * 1000 - now();
+        // Perhaps the nonce an app now requires (`requireNonce` turned on): the next token asks again.
+        if (refusal.reason === "PAYLOAD_CONTENT_MISSING") nonceRequired = undefined;
         // An answer about a token already replaced, or being replaced, is old news: not counted.
         if (sent === token && !refreshing && ++failures >= maxFailures) suspended = true;
         report(refusal, response.status);

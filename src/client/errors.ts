@@ -1,6 +1,7 @@
 /**
  * What the client reports when the gateway refuses a token (CONTRACT section 6: `38`, `39`,
- * `40`), and the error it rejects with once it has stopped sending.
+ * `40`), the error it rejects with once it has stopped sending, and the one it rejects with when
+ * it could not get a challenge nonce.
  */
 
 /** `39`: no token reached the gateway. `38`: the token is invalid. `40`: it has expired. */
@@ -49,5 +50,25 @@ export class AuthSuspendedError extends Error {
     super(`not sent: ${consecutiveFailures} consecutive auth failures; call setToken() or reset() to resume`);
     this.consecutiveFailures = consecutiveFailures;
     this.lastError = lastError;
+  }
+}
+
+/**
+ * Thrown by `client.fetch` (as an error `getToken` throws would be) when, in nonce mode `"auto"`,
+ * the gateway's nonce endpoint gave no answer that settles whether the app needs a nonce: a `5xx`,
+ * a `429`, a network error, a body that is not the endpoint's. `getToken` was not called; the next
+ * request asks for a nonce again.
+ */
+export class NonceUnavailableError extends Error {
+  override readonly name = "NonceUnavailableError";
+  readonly code = "NONCE_UNAVAILABLE";
+  /** The HTTP status of the nonce endpoint's answer; `0` when none came (the error is the `cause`). */
+  readonly httpStatus: number;
+
+  constructor(httpStatus: number, cause?: unknown) {
+    super(`no challenge nonce: the nonce endpoint answered ${httpStatus || "nothing"}; the next request asks again`, {
+      cause,
+    });
+    this.httpStatus = httpStatus;
   }
 }

@@ -11,4 +11,10 @@ export {
   type TokenRequest,
   type TokenRequestReason,
 } from "./client.ts";
-export { type AuthError, type AuthErrorCode, type AuthErrorReason, AuthSuspendedError } from "./errors.ts";
+export {
+  type AuthError,
+  type AuthErrorCode,
+  type AuthErrorReason,
+  AuthSuspendedError,
+  NonceUnavailableError,
+} from "./errors.ts";

@@ -41,14 +41,17 @@ export async function handleWellKnown(request: Request, path: string, deps: Gate
   if (!APP_ID_PATTERN.test(appId)) {
     return withCors(request, errorResponse(new GatewayError("BAD_REQUEST", { status: "Invalid appId in path" })));
   }
-  const key = deps.nonces?.key;
-  if (!key) {
-    const status = "Nonces are not configured (NONCE_SECRET)";
-    return withCors(request, errorResponse(new GatewayError("CONFIG_UNAVAILABLE", { status })));
-  }
   // A nonce only for an app that exists (one cached KV read per app and period).
   const app = await deps.store.get(appId);
   if (app === null) return withCors(request, errorResponse(new GatewayError("APP_NOT_FOUND")));
+  const key = deps.nonces?.key;
+  if (!key) {
+    // Without NONCE_SECRET an app that needs no nonce still gets its definitive answer; one that
+    // requires one cannot be served (its tokens are refused with nonce_unconfigured too).
+    if (!app.policy.requireNonce) return withCors(request, jsonResponse({ required: false }));
+    const status = "Nonces are not configured (NONCE_SECRET)";
+    return withCors(request, errorResponse(new GatewayError("CONFIG_UNAVAILABLE", { status })));
+  }
   const nonce = await issueNonce(await key, appId, deps.now() / 1000);
   // `required` tells an SDK whether the app's tokens must carry it (the client asks only then).
   return withCors(request, jsonResponse({ nonce, expiresIn: NONCE_TTL_SECONDS, required: app.policy.requireNonce }));

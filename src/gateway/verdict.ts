@@ -20,7 +20,7 @@ import type { RawTarget } from "../lib/raw-target.ts";
 import { logEvent } from "../log.ts";
 import type { DecisionRecorder } from "../metrics/recorder.ts";
 import type { AppNonces } from "../nonces/app-nonces.ts";
-import { readNonce } from "../nonces/nonce.ts";
+import { NONCE_CLAIM_GRACE_SECONDS, readNonce } from "../nonces/nonce.ts";
 import { checkTimeClaims, timeClaims } from "../token/claims.ts";
 import { isWithinWindow, type Keyring, keyring, type VerificationKey } from "../token/keys.ts";
 import { type TokenFacts, type VerifiedToken, verifyAppToken } from "../token/verify.ts";
@@ -70,17 +70,25 @@ async function checkNonce(token: string, claims: Record<string, unknown>, app: R
   if (typeof nonce !== "string") throw refusal("nonce_missing");
   const issued = await readNonce(await service.key, app.appId, nonce);
   if (issued === null) throw refusal("nonce_invalid");
-  const { iat } = timeClaims(claims, app.policy.acceptMillisecondTimestamps);
+  const { iat, exp } = timeClaims(claims, app.policy.acceptMillisecondTimestamps);
   if (iat === undefined || iat > issued.expiresAt) throw refusal("nonce_expired");
-  let bound: boolean;
+  // The binding lasts as long as this token can pass, so no second token can take the nonce over.
+  const keepUntil =
+    exp === undefined
+      ? Number.MAX_SAFE_INTEGER
+      : Math.max(issued.expiresAt, Math.ceil(exp) + app.clockToleranceSeconds);
+  let binding: string;
   try {
-    bound = await service.store
-      .get(service.store.idFromName(app.appId))
-      .bind(issued.id, await tokenHash(token), issued.expiresAt);
+    binding = await service.store.get(service.store.idFromName(app.appId)).bind(issued.id, await tokenHash(token), {
+      keepUntil,
+      claimableUntil: issued.expiresAt + NONCE_CLAIM_GRACE_SECONDS,
+      now: Math.floor(deps.now() / 1000),
+    });
   } catch {
     throw refusal("nonce_store_unavailable");
   }
-  if (!bound) throw refusal("nonce_reused");
+  if (binding === "reused") throw refusal("nonce_reused");
+  if (binding !== "bound") throw refusal("nonce_expired");
 }
 
 /** What to forward as the body: the bytes when the pipeline read them, else the request's stream. */

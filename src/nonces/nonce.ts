@@ -11,6 +11,11 @@ import { decodeBase64url, encodeBase64url } from "../lib/base64url.ts";
 
 /** How long a nonce may be put into a token: five minutes after it is issued. */
 export const NONCE_TTL_SECONDS = 300;
+/**
+ * How long after its expiry a nonce may still be claimed by its first token (one issued while the
+ * nonce was valid and sent late); after that no token can claim it, bound before or not.
+ */
+export const NONCE_CLAIM_GRACE_SECONDS = 86_400;
 const VERSION = 1;
 const RANDOM_BYTES = 16;
 const MAC_BYTES = 16;
@@ -40,7 +45,7 @@ export async function issueNonce(key: CryptoKey, appId: string, nowSeconds: numb
   return `${body}.${encodeBase64url(await mac(key, appId, body))}`;
 }
 
-/** A nonce this gateway issued for `appId`: its identity (the random part's text) and expiry. */
+/** A nonce this gateway issued for `appId`: its identity (the text before the dot: version, expiry, random bytes) and expiry. */
 export interface IssuedNonce {
   readonly id: string;
   /** Unix seconds. */

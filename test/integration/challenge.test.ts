@@ -1,12 +1,13 @@
 // Challenge-bound tokens (requireNonce, the nonce endpoint, the client's challenge), per-user
 // revocation, and timestamps in milliseconds, through the Worker.
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkUserId } from "../../src/admin/schema.ts";
 import { createClient } from "../../src/client/index.ts";
 import { GatewayError } from "../../src/errors.ts";
 import worker from "../../src/index.ts";
+import type { AppNonces } from "../../src/nonces/app-nonces.ts";
 import {
   admin,
   captureLogs,
@@ -82,14 +83,19 @@ describe("POST /.well-known/edge-authenticator/apps/{appId}/nonce", () => {
     ).toBe(false);
   });
 
-  it("answers 404 for an unknown app, 405 to GET, 400 to a bad appId, 503 without NONCE_SECRET", async () => {
+  it("answers 404 for an unknown app, 405 to GET, 400 to a bad appId; without NONCE_SECRET, required: false or 503", async () => {
     expect((await gateway(noncePath(uniqueAppId()), { method: "POST" })).status).toBe(404);
     const appId = await newApp();
     expect((await gateway(noncePath(appId))).status).toBe(405);
     expect((await gateway(noncePath("bad~id"), { method: "POST" })).status).toBe(400);
     expect((await gateway("/.well-known/edge-authenticator/other", { method: "POST" })).status).toBe(404);
     const res = await gatewayWith({ NONCE_SECRET: undefined }, noncePath(appId), { method: "POST" });
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ required: false });
+    const requiring = await newApp(enforcingRecord({ requireNonce: true }));
+    const refused = await gatewayWith({ NONCE_SECRET: undefined }, noncePath(requiring), { method: "POST" });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: "CONFIG_UNAVAILABLE" });
     expect(originCalls).toHaveLength(0);
   });
 });
@@ -147,6 +153,47 @@ describe("requireNonce", () => {
     const fresh = await nonceFor(appId);
     const noIat = await mintToken(claimsFor(appId, { nonce: fresh, iat: undefined }));
     expect(await detailOf(() => gateway(`/app/${appId}/x`, withToken(noIat)))).toBe("nonce_expired");
+  });
+
+  it("keeps a nonce bound for as long as its token can pass: a second token never takes it over", async () => {
+    const appId = await newApp(enforcingRecord({ requireNonce: true }));
+    const nonce = await nonceFor(appId);
+    const month = 30 * 86_400;
+    const first = await mintToken(claimsFor(appId, { nonce, exp: nowSeconds() + month }));
+    expect((await gateway(`/app/${appId}/x`, withToken(first))).status).toBe(200);
+    const second = await mintToken(claimsFor(appId, { nonce, userId: "user-2", exp: nowSeconds() + month }));
+    // The alarm's prune two days on: the nonce is long expired, the first token is not.
+    const stub = env.NONCES.get(env.NONCES.idFromName(appId));
+    await runInDurableObject(stub, (instance: AppNonces) => {
+      expect(instance.prune(nowSeconds() + 2 * 86_400)).toBe(1);
+    });
+    originCalls.length = 0;
+    expect(await detailOf(() => gateway(`/app/${appId}/x`, withToken(second)))).toBe("nonce_reused");
+    expect(originCalls).toHaveLength(0);
+    // The first token, checked afresh by another isolate, is still the nonce's.
+    expect((await gatewayWith({ METRICS_FLUSH_MS: "10" }, `/app/${appId}/x`, withToken(first))).status).toBe(200);
+    // Pruned only a day after the token's own end (exp + tolerance).
+    await runInDurableObject(stub, (instance: AppNonces) => {
+      expect(instance.prune(nowSeconds() + month + 60 + 86_400 - 10)).toBe(1);
+      expect(instance.prune(nowSeconds() + month + 60 + 86_400 + 10)).toBe(0);
+    });
+  });
+
+  it("refuses a nonce first used over a day after it expired, whatever the token's iat: nonce_expired", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const appId = await newApp(enforcingRecord({ requireNonce: true }));
+    const issuedAt = nowSeconds();
+    const nonce = await nonceFor(appId);
+    const token = await mintToken(claimsFor(appId, { nonce, iat: issuedAt, exp: issuedAt + 3 * 86_400 }));
+    vi.setSystemTime((issuedAt + 300 + 86_400 + 10) * 1000);
+    originCalls.length = 0;
+    expect(await detailOf(() => gateway(`/app/${appId}/x`, withToken(token)))).toBe("nonce_expired");
+    expect(originCalls).toHaveLength(0);
+    // Within the day, the same kind of token (issued while the nonce was valid, sent late) passes.
+    const onTime = await nonceFor(appId);
+    const late = await mintToken(claimsFor(appId, { nonce: onTime, exp: nowSeconds() + 3600 }));
+    vi.setSystemTime(Date.now() + 3_600_000);
+    expect((await gateway(`/app/${appId}/x`, withToken(late))).status).toBe(200);
   });
 
   it("answers 503 when nonces are not configured (no NONCE_SECRET), never forwarding", async () => {
@@ -307,6 +354,63 @@ describe("per-user revocation", () => {
     await seedApp(aging, enforcingRecord({ maxTokenLifetimeSeconds: 3600, revocations: old }));
     expect((await revoke(aging, "one-more")).status).toBe(201);
     expect(await (await admin(`/apps/${aging}`)).json()).toMatchObject({ revokedUsers: 1 });
+  });
+
+  it("revokes any user id, those an object's prototype names included (__proto__, constructor, toString)", async () => {
+    const appId = await newApp();
+    const users = ["constructor", "__proto__", "prototype", "toString", "hasOwnProperty"];
+    for (const userId of users) {
+      expect((await revoke(appId, userId)).status, userId).toBe(201);
+      expect((await revoke(appId, userId)).status, userId).toBe(200);
+    }
+    const listed = (await (await admin(`/apps/${appId}/revocations`)).json()) as { revocations: { userId: string }[] };
+    expect(listed.revocations.map((entry) => entry.userId)).toEqual([...users].sort());
+    expect(await (await admin(`/apps/${appId}`)).json()).toMatchObject({ revokedUsers: users.length });
+    originCalls.length = 0;
+    for (const userId of users) {
+      const old = await mintToken(claimsFor(appId, { userId, iat: nowSeconds() - 60 }));
+      expect(await detailOf(() => gateway(`/app/${appId}/x`, withToken(old))), userId).toBe("user_revoked");
+    }
+    expect(originCalls).toHaveLength(0);
+    // A user never revoked whose name an object inherits is not revoked.
+    const inherited = await mintToken(claimsFor(appId, { userId: "valueOf", iat: nowSeconds() - 60 }));
+    expect((await gateway(`/app/${appId}/x`, withToken(inherited))).status).toBe(200);
+    expect((await admin(`/apps/${appId}/revocations/valueOf`, { method: "DELETE" })).status).toBe(404);
+    expect((await admin(`/apps/${appId}/revocations/__proto__`, { method: "DELETE" })).status).toBe(204);
+    const lifted = await mintToken(claimsFor(appId, { userId: "__proto__", iat: nowSeconds() - 60 }));
+    expect((await gateway(`/app/${appId}/x`, withToken(lifted))).status).toBe(200);
+  });
+
+  it("pages through user ids in string order, integer-like ones included", async () => {
+    const appId = await newApp();
+    const users = ["9", "10", "a", "2", "B"];
+    for (const userId of users) await revoke(appId, userId);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? "limit=1" : `limit=1&cursor=${cursor}`;
+      const page = (await (await admin(`/apps/${appId}/revocations?${query}`)).json()) as {
+        revocations: { userId: string }[];
+        cursor: string | null;
+      };
+      seen.push(...page.revocations.map((entry) => entry.userId));
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(["10", "2", "9", "B", "a"]);
+  });
+
+  it("keeps a revocation while a token it refuses could still pass, clock tolerance included", async () => {
+    const now = nowSeconds();
+    const appId = uniqueAppId();
+    await seedApp(appId, enforcingRecord({ maxTokenLifetimeSeconds: 3600, revocations: { "user-1": now - 3600 } }));
+    // Issued before the revocation, expired a second ago: within the 60 s tolerance, so refused as revoked.
+    const old = await mintToken(claimsFor(appId, { iat: now - 3601, exp: now - 1 }));
+    expect(await detailOf(() => gateway(`/app/${appId}/x`, withToken(old)))).toBe("user_revoked");
+    expect((await revoke(appId, "someone-else")).status).toBe(201);
+    originCalls.length = 0;
+    expect(await detailOf(() => gateway(`/app/${appId}/x`, withToken(old)))).toBe("user_revoked");
+    expect(originCalls).toHaveLength(0);
+    expect(await (await admin(`/apps/${appId}`)).json()).toMatchObject({ revokedUsers: 2 });
   });
 
   it("answers 404 for an unknown app and 400 for a bad before", async () => {

@@ -11,11 +11,15 @@ import {
   AuthSuspendedError,
   type ClientOptions,
   createClient,
+  NonceUnavailableError,
   type TokenRequestReason,
 } from "../../src/client/index.ts";
 import {
+  admin,
   claimsFor,
+  enforcingRecord,
   GATEWAY,
+  gatewayWith,
   KEY_BYTES,
   mintToken,
   newApp,
@@ -425,6 +429,124 @@ describe("client: one refresh at a time", () => {
     fail = false;
     expect((await client.fetch("/x")).status).toBe(200);
     expect(sent).toEqual([{ token: "good", status: 200 }]);
+  });
+});
+
+/**
+ * A client in nonce mode `"auto"` (the default) for an app stored with `record`, whose `getToken`
+ * mints a token for `user-1` carrying the nonce it is given, if any. `injected` replaces the nonce
+ * endpoint's next answers, in order: a `Response`, or an error thrown as a failed `fetch` throws.
+ * `reach` sends to the Worker (`exports.default.fetch` unless a test changes its variables).
+ */
+async function nonceSetup(
+  record: Record<string, unknown>,
+  injected: (() => Response)[] = [],
+  reach: (url: string, init: RequestInit) => Promise<Response> = (url, init) =>
+    exports.default.fetch(new Request(url, init)),
+) {
+  const appId = await newApp(enforcingRecord(record));
+  /** What getToken was given, call by call. */
+  const nonces: (string | undefined)[] = [];
+  /** The answers the client's fetch got: `nonce:200`, `sdk:401:38`, `nonce:thrown`, … */
+  const calls: string[] = [];
+  const authErrors: AuthError[] = [];
+  const client = createClient({
+    baseUrl: `${GATEWAY}/api/v1`,
+    appId,
+    getToken: async ({ nonce }) => {
+      nonces.push(nonce);
+      return mintToken(claimsFor(appId, { jti: `n${nonces.length}`, ...(nonce === undefined ? {} : { nonce }) }));
+    },
+    onAuthError: (error) => authErrors.push(error),
+    fetch: async (url, init) => {
+      const kind = new URL(url).pathname.endsWith("/nonce") ? "nonce" : "sdk";
+      const inject = kind === "nonce" ? injected.shift() : undefined;
+      let response: Response;
+      try {
+        response = inject ? inject() : await reach(url, init);
+      } catch (error) {
+        calls.push(`${kind}:thrown`);
+        throw error;
+      }
+      const code = response.status === 401 ? `:${((await response.clone().json()) as { code: string }).code}` : "";
+      calls.push(`${kind}:${response.status}${code}`);
+      return response;
+    },
+  });
+  return { appId, client, nonces, calls, authErrors };
+}
+
+describe("client: challenge nonces (auto)", () => {
+  it.each([
+    [
+      "a 503",
+      503,
+      () => Response.json({ code: "CONFIG_UNAVAILABLE", status: "App configuration unavailable" }, { status: 503 }),
+    ],
+    ["a 429", 429, () => new Response("slow down", { status: 429 })],
+    [
+      "a 200 that is not the endpoint's answer (a captive portal's page)",
+      200,
+      () => new Response("<html>Sign in to the Wi-Fi</html>", { headers: { "content-type": "text/html" } }),
+    ],
+    [
+      "a network error",
+      0,
+      () => {
+        throw new TypeError("fetch failed");
+      },
+    ],
+  ])(
+    "after %s from the nonce endpoint, that request rejects and the next one gets a nonce and passes (requireNonce)",
+    async (_, httpStatus, answer) => {
+      const { client, nonces, calls, authErrors } = await nonceSetup({ requireNonce: true }, [answer]);
+      const failed = await client.fetch("/x").then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(failed).toBeInstanceOf(NonceUnavailableError);
+      expect(failed).toMatchObject({ name: "NonceUnavailableError", code: "NONCE_UNAVAILABLE", httpStatus });
+      if (httpStatus === 0) expect((failed as Error).cause).toBeInstanceOf(TypeError);
+      // No token was asked for, none sent.
+      expect(nonces).toEqual([]);
+      expect(calls).toEqual([httpStatus === 0 ? "nonce:thrown" : `nonce:${httpStatus}`]);
+
+      expect((await client.fetch("/x")).status).toBe(200);
+      expect((await client.fetch("/y")).status).toBe(200);
+      expect(nonces).toEqual([expect.any(String)]);
+      expect(calls.slice(1)).toEqual(["nonce:200", "sdk:200", "sdk:200"]);
+      expect(authErrors).toEqual([]);
+      expect(originCalls).toHaveLength(2);
+    },
+  );
+
+  it("after required: false, a 38 PAYLOAD_CONTENT_MISSING (the app turned requireNonce on) makes the one retry fetch a nonce: 200", async () => {
+    const { appId, client, nonces, calls, authErrors } = await nonceSetup({});
+    expect((await client.fetch("/x")).status).toBe(200);
+    expect(calls).toEqual(["nonce:200", "sdk:200"]);
+    expect(nonces).toEqual([undefined]);
+
+    const patch = await admin(`/apps/${appId}`, { method: "PATCH", body: JSON.stringify({ requireNonce: true }) });
+    expect(patch.status).toBe(200);
+    expect((await client.fetch("/y")).status).toBe(200);
+    expect(calls.slice(2)).toEqual(["sdk:401:38", "nonce:200", "sdk:200"]);
+    expect(nonces).toEqual([undefined, expect.any(String)]);
+    expect(authErrors.map((error) => [error.code, error.reason])).toEqual([["38", "PAYLOAD_CONTENT_MISSING"]]);
+    // The token with the nonce is kept: no more asking.
+    expect((await client.fetch("/z")).status).toBe(200);
+    expect(calls.slice(5)).toEqual(["sdk:200"]);
+  });
+
+  it("on a gateway without NONCE_SECRET (its nonce endpoint answers required: false), asks once and sends tokens without a nonce", async () => {
+    const { appId, client, nonces, calls } = await nonceSetup({}, [], (url, init) =>
+      gatewayWith({ NONCE_SECRET: undefined }, url.slice(GATEWAY.length), init),
+    );
+    expect((await client.fetch("/x")).status).toBe(200);
+    // A token about to expire: the next request asks getToken again, and not the nonce endpoint.
+    client.setToken(await mintToken(claimsFor(appId, { iat: nowSeconds() - 870, exp: nowSeconds() + 30 })));
+    expect((await client.fetch("/y")).status).toBe(200);
+    expect(calls).toEqual(["nonce:200", "sdk:200", "sdk:200"]);
+    expect(nonces).toEqual([undefined, undefined]);
   });
 });
 

@@ -119,10 +119,41 @@ describe("readStoredRecord", () => {
       "secret",
       "key must be at least 32 bytes",
     ],
+    [
+      "a revocation that is not a time",
+      JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, revocations: { u: "2026-11-30" } }),
+      "revocations",
+      "must map user ids (1 to 256 characters) to Unix seconds",
+    ],
+    [
+      "a revocation of an empty user id",
+      JSON.stringify({ jwtEnabled: true, secret: KEY_BASE64, revocations: { "": 1 } }),
+      "revocations",
+      "must map user ids (1 to 256 characters) to Unix seconds",
+    ],
   ])("finds %s a problem, naming the field, and checks nothing further", (_, text, path, message) => {
     const read = readStoredRecord(text);
     expect(read.checked).toBeNull();
     expect(read.problems).toContainEqual({ path, message });
+  });
+
+  it("keeps every revoked user, those named like an object's prototype members too", () => {
+    const text = `{"jwtEnabled":true,"secret":"${KEY_BASE64}","revocations":{"__proto__":1,"constructor":2,"u":3}}`;
+    const read = readStoredRecord(text);
+    expect(read.problems).toEqual([]);
+    expect(Object.entries(read.record.revocations ?? {})).toEqual([
+      ["__proto__", 1],
+      ["constructor", 2],
+      ["u", 3],
+    ]);
+    expect(read.checked?.revocations).toEqual(
+      new Map([
+        ["__proto__", 1],
+        ["constructor", 2],
+        ["u", 3],
+      ]),
+    );
+    expect(Object.getPrototypeOf(read.record.revocations)).toBe(Object.prototype);
   });
 
   it("keeps the fields that pass, for the view of a broken record", () => {

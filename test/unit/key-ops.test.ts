@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addKey, liftRevocation, mergePatch, removeKey, replaceRecord, revokeUser } from "../../src/apps/key-ops.ts";
-import type { AppRecord, KeyRecord } from "../../src/apps/schema.ts";
+import { type AppRecord, type KeyRecord, MAX_CLOCK_TOLERANCE_SECONDS } from "../../src/apps/schema.ts";
 import type { KeyFingerprints } from "../../src/apps/view.ts";
 import { KEY_BASE64 } from "../helpers.ts";
 
@@ -136,14 +136,18 @@ describe("revokeUser and liftRevocation", () => {
     });
   });
 
-  it("drops revocations older than the longest token lifetime, and refuses a 10,001st user", () => {
+  it("drops revocations older than the longest token lifetime and clock tolerance, and refuses a 10,001st user", () => {
     const aged = revokeUser(
-      { jwtEnabled: true, maxTokenLifetimeSeconds: 60, revocations: { old: T - 61, recent: T - 10 } },
+      {
+        jwtEnabled: true,
+        maxTokenLifetimeSeconds: 60,
+        revocations: { old: T - 60 - MAX_CLOCK_TOLERANCE_SECONDS, tolerated: T - 61, recent: T - 10 },
+      },
       "new",
       T,
       NOW,
     );
-    expect((aged as { record: AppRecord }).record.revocations).toEqual({ new: T, recent: T - 10 });
+    expect((aged as { record: AppRecord }).record.revocations).toEqual({ new: T, tolerated: T - 61, recent: T - 10 });
     const full = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`u${i}`, T]));
     expect(revokeUser({ jwtEnabled: true, revocations: full }, "x", T, NOW)).toEqual({
       conflict: "The app has 10000 revoked users; lift some first",
