@@ -94,7 +94,12 @@ function jwksUriRule(uri: string | undefined, { allowHttpJwks, requestUrl }: Wri
   if (uri === undefined) return null;
   const problem = jwksUriProblem(uri, allowHttpJwks);
   if (problem !== null) return problem;
-  return new URL(uri).host === new URL(requestUrl).host ? "must not point at this gateway" : null;
+  return hostKey(new URL(uri)) === hostKey(new URL(requestUrl)) ? "must not point at this gateway" : null;
+}
+
+/** A URL's host as DNS resolves it: `gw.example.` and `gw.example` are one host. */
+function hostKey(url: URL): string {
+  return `${url.hostname.replace(/\.$/, "")}:${url.port}`;
 }
 
 /**

@@ -216,6 +216,14 @@ export function recordWarnings(record: AppRecord): FieldError[] {
       warnings.push(hexWarning(`keys.${index}.secret`));
     }
   }
+  // The JWKS's keys all have a kid, so a token's kid selects among them: one that names none is refused.
+  if (record.jwksUri !== undefined && (record.secret !== undefined || record.keys?.some((key) => !key.kid))) {
+    warnings.push({
+      path: "jwksUri",
+      message:
+        "with a JWKS, a token's kid selects its key: tokens signed with this record's keys that have no kid must carry no kid",
+    });
+  }
   return warnings;
 }
 

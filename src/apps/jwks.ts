@@ -29,6 +29,8 @@ export const MAX_JWKS_TTL_SECONDS = 86_400;
 export const JWKS_STALE_SECONDS = 86_400;
 /** A kid the set lacks triggers at most one refresh this often per app. */
 export const JWKS_UNKNOWN_KID_REFRESH_MS = 30_000;
+/** After a failed load, requests do not fetch again for this long (they get the stale set, or 503). */
+export const JWKS_RETRY_AFTER_FAILURE_MS = 30_000;
 /** A failed refresh is logged at most this often per app. */
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 
@@ -133,12 +135,24 @@ export function jwksTtlSeconds(cacheControl: string | null): number {
   return Math.min(MAX_JWKS_TTL_SECONDS, Math.max(MIN_JWKS_TTL_SECONDS, Number(maxAge)));
 }
 
-/** Why a fetch gave no JWKS: for the log line (never the document itself). */
+/** A document as kept in the Cache API: its text, when it was fetched, and for how long it is fresh. */
+interface CachedDocument {
+  readonly text: string;
+  readonly fetchedAt: number;
+  readonly ttl: number;
+}
+
+/**
+ * Why a fetch gave no JWKS: for the log line (never the document itself), with the expired Cache
+ * API copy found on the way, if any (the stale fallback of an isolate that held no set).
+ */
 class JwksFailure {
   readonly reason: string;
+  readonly stale: CachedDocument | null;
 
-  constructor(reason: string) {
+  constructor(reason: string, stale: CachedDocument | null = null) {
     this.reason = reason;
+    this.stale = stale;
   }
 }
 
@@ -158,10 +172,13 @@ interface Entry {
   /** When a token's unknown kid last made the set refresh. */
   lastKidRefresh: number;
   lastFailureLog: number;
+  /** Until when (ms) a request does not fetch again, after a failed load. */
+  retryAt: number;
 }
 
-/** Header in the Cache API copy: when the document was fetched, so every isolate ages it alike. */
+/** Headers in the Cache API copy: when the document was fetched and its TTL, so every isolate ages it alike. */
 const FETCHED_AT_HEADER = "x-edge-authenticator-fetched-at";
+const TTL_HEADER = "x-edge-authenticator-ttl";
 
 export class JwksCache {
   readonly #options: JwksCacheOptions;
@@ -180,6 +197,7 @@ export class JwksCache {
         loading: null,
         lastKidRefresh: Number.NEGATIVE_INFINITY,
         lastFailureLog: Number.NEGATIVE_INFINITY,
+        retryAt: Number.NEGATIVE_INFINITY,
       };
       this.#entries.set(key, entry);
     }
@@ -193,12 +211,16 @@ export class JwksCache {
 
   /**
    * The app's keys from `uri`: the held set while it is fresh; else a fresh one (Cache API, then
-   * the provider); else, while the provider fails, the held set up to 24 hours past its expiry.
-   * Throws `503 CONFIG_UNAVAILABLE` (`jwks_unavailable`) when no set ever loaded.
+   * the provider); else, while the provider fails, the held set (or the location's Cache API copy)
+   * up to 24 hours past its expiry. Throws `503 CONFIG_UNAVAILABLE` (`jwks_unavailable`) when
+   * there is none. After a failure no request fetches again for `JWKS_RETRY_AFTER_FAILURE_MS`, so
+   * a failing provider costs no request a fetch or its timeout, and is not hammered.
    */
   async keys(appId: string, uri: string): Promise<JwksSet> {
     const entry = this.#entry(appId, uri);
-    if (entry.set !== null && entry.set.expiresAt > this.#options.now()) return entry.set;
+    const now = this.#options.now();
+    if (entry.set !== null && entry.set.expiresAt > now) return entry.set;
+    if (now < entry.retryAt && entry.loading === null) return this.#staleOrRefuse(entry.set);
     return this.#load(appId, uri, entry, false);
   }
 
@@ -227,14 +249,19 @@ export class JwksCache {
     const loading = this.#fetchSet(appId, uri, fromProvider)
       .then((set) => {
         entry.set = set;
+        entry.retryAt = Number.NEGATIVE_INFINITY;
         return set;
       })
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         if (!(error instanceof JwksFailure)) throw error;
         this.#failed(appId, entry, error.reason);
-        const stale = entry.set;
-        if (stale !== null && stale.expiresAt + JWKS_STALE_SECONDS * 1000 > this.#options.now()) return stale;
-        throw refusal("jwks_unavailable");
+        entry.retryAt = this.#options.now() + JWKS_RETRY_AFTER_FAILURE_MS;
+        // An isolate that held no set (or an older one) falls back on the location's copy.
+        const { stale } = error;
+        if (stale !== null && stale.fetchedAt > (entry.set?.fetchedAt ?? Number.NEGATIVE_INFINITY)) {
+          entry.set = (await this.#setOf(appId, uri, stale.text, stale.fetchedAt, stale.ttl)) ?? entry.set;
+        }
+        return this.#staleOrRefuse(entry.set);
       })
       .finally(() => {
         entry.loading = null;
@@ -243,19 +270,45 @@ export class JwksCache {
     return loading;
   }
 
-  async #fetchSet(appId: string, uri: string, fromProvider: boolean): Promise<JwksSet> {
-    const { cache, now } = this.#options;
-    if (!fromProvider && cache !== null) {
-      const cached = await cache.match(uri).catch(() => undefined);
+  /** A set past its expiry while it is within the stale window; else `503 jwks_unavailable`. */
+  #staleOrRefuse(set: JwksSet | null): JwksSet {
+    if (set !== null && set.expiresAt + JWKS_STALE_SECONDS * 1000 > this.#options.now()) return set;
+    throw refusal("jwks_unavailable");
+  }
+
+  /** The location's Cache API copy of `uri`, fresh or not; `null` when there is none (or it fails). */
+  async #cachedDocument(uri: string): Promise<CachedDocument | null> {
+    const cache = this.#options.cache;
+    if (cache === null) return null;
+    try {
+      const cached = await cache.match(uri);
       const fetchedAt = Number(cached?.headers.get(FETCHED_AT_HEADER));
-      if (cached !== undefined && Number.isFinite(fetchedAt)) {
-        const ttl = jwksTtlSeconds(cached.headers.get("cache-control"));
-        if (fetchedAt + ttl * 1000 > now()) {
-          const set = await this.#setOf(appId, uri, await cached.text(), fetchedAt, ttl);
-          if (set !== null) return set;
-        }
-      }
+      const ttl = Number(cached?.headers.get(TTL_HEADER));
+      if (cached === undefined || !Number.isFinite(fetchedAt) || !Number.isInteger(ttl)) return null;
+      return { text: await cached.text(), fetchedAt, ttl };
+    } catch {
+      return null;
     }
+  }
+
+  async #fetchSet(appId: string, uri: string, fromProvider: boolean): Promise<JwksSet> {
+    const { now } = this.#options;
+    // The location's copy: used while fresh; past that, kept as the fallback should the provider fail.
+    const copy = fromProvider ? null : await this.#cachedDocument(uri);
+    if (copy !== null && copy.fetchedAt + copy.ttl * 1000 > now()) {
+      const set = await this.#setOf(appId, uri, copy.text, copy.fetchedAt, copy.ttl);
+      if (set !== null) return set;
+    }
+    const stale = copy !== null && copy.fetchedAt + (copy.ttl + JWKS_STALE_SECONDS) * 1000 > now() ? copy : null;
+    try {
+      return await this.#fetchFromProvider(appId, uri);
+    } catch (error) {
+      throw error instanceof JwksFailure && stale !== null ? new JwksFailure(error.reason, stale) : error;
+    }
+  }
+
+  async #fetchFromProvider(appId: string, uri: string): Promise<JwksSet> {
+    const { cache, now } = this.#options;
     const problem = jwksUriProblem(uri, this.#options.allowHttp);
     if (problem !== null) throw new JwksFailure("uri_not_allowed");
     let response: Response;
@@ -283,8 +336,13 @@ export class JwksCache {
     if (set === null) throw new JwksFailure("not_a_jwks");
     if (set.keys.length === 0) throw new JwksFailure("no_usable_key");
     if (cache !== null && text !== null) {
+      // Kept through the stale window too: another isolate's fallback while the provider fails.
       const copy = new Response(text, {
-        headers: { "cache-control": `max-age=${ttl}`, [FETCHED_AT_HEADER]: String(fetchedAt) },
+        headers: {
+          "cache-control": `max-age=${ttl + JWKS_STALE_SECONDS}`,
+          [FETCHED_AT_HEADER]: String(fetchedAt),
+          [TTL_HEADER]: String(ttl),
+        },
       });
       await cache.put(uri, copy).catch(() => {});
     }

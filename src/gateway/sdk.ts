@@ -59,10 +59,17 @@ async function forward(
 /** The decision as metrics count it. */
 function decision(verdict: Refused, outcome: Outcome): Decision {
   const { code, reason = "" } = ERROR_CATALOGUE[verdict.error.kind];
-  // An appId no record names is counted with the requests that named none: random appIds cannot
-  // create a store each.
-  const appId = verdict.detail === "app_unknown" ? null : (verdict.appId ?? null);
-  return { appId, outcome, code, reason, detail: verdict.detail };
+  return { appId: knownAppId(verdict), outcome, code, reason, detail: verdict.detail };
+}
+
+/**
+ * The appId a refusal is counted and throttled under: the path's, once its record was read
+ * (`enforcement` is set then); else `null`, the requests for no known app. A refusal decided
+ * before the record is read (a loop, no origin, the store down) or for an appId no record names
+ * never names a store or a key of its own: random appIds cannot create a store each.
+ */
+function knownAppId(verdict: Refused): string | null {
+  return verdict.enforcement === null ? null : (verdict.appId ?? null);
 }
 
 /**
@@ -79,19 +86,86 @@ function tooManyFailures(): Response {
 }
 
 /**
+ * The longest the refusal path waits for the Rate Limiting binding: past it, the refusal is
+ * answered as if the client were not throttled (a hung binding never holds up an answer). The
+ * binding answers from a cache on the same machine; the room is for Miniflare's emulation of it (a
+ * Durable Object subrequest) on a loaded test machine, where a late answer would make a throttled
+ * client look unthrottled.
+ */
+export const FAILURE_LIMIT_TIMEOUT_MS = 200;
+
+const HEXTET = /^[0-9a-f]{1,4}$/;
+const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** The 8 hextets of a textual IPv6 address (`::` expanded, a trailing dotted quad read), or `null`. */
+function ipv6Hextets(address: string): number[] | null {
+  const halves = address.split("::");
+  if (halves.length > 2) return null;
+  const groups = halves.map((half) => (half === "" ? [] : half.split(":")));
+  const hextets: number[][] = [];
+  for (const [h, half] of groups.entries()) {
+    const numbers: number[] = [];
+    for (const [i, group] of half.entries()) {
+      const quad = h === groups.length - 1 && i === half.length - 1 ? DOTTED_QUAD.exec(group) : null;
+      if (quad !== null) {
+        const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+        if (a > 255 || b > 255 || c > 255 || d > 255) return null;
+        numbers.push((a << 8) | b, (c << 8) | d);
+      } else if (HEXTET.test(group)) numbers.push(Number.parseInt(group, 16));
+      else return null;
+    }
+    hextets.push(numbers);
+  }
+  const [head = [], tail = []] = hextets;
+  const given = head.length + tail.length;
+  // `::` stands for at least one zero hextet; without it, all eight are written.
+  if (halves.length === 2 ? given > 7 : given !== 8) return null;
+  return [...head, ...Array<number>(8 - given).fill(0), ...tail];
+}
+
+/**
+ * Who a refusal is counted against (`CF-Connecting-IP`): an IPv4 address as it is; an IPv6
+ * address by its `/64` (`2001:db8:0:1::/64`, whatever the address's spelling), the block one
+ * client holds, so rotating addresses within it gains nothing; an IPv4-mapped IPv6 address
+ * (`::ffff:1.2.3.4`) as its IPv4 address. Text that is not an IPv6 address is used as it is,
+ * as before: it is never dropped and never shares a key with other clients. Refusal path only.
+ */
+export function failureLimitClient(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const hextets = ipv6Hextets(ip.toLowerCase());
+  if (hextets === null) return ip;
+  const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0, h = 0] = hextets;
+  if (a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0xffff) {
+    return `${g >> 8}.${g & 255}.${h >> 8}.${h & 255}`;
+  }
+  return `${a.toString(16)}:${b.toString(16)}:${c.toString(16)}:${d.toString(16)}::/64`;
+}
+
+/**
  * Whether the client has collected more refusals for this app than the Rate Limiting binding
  * allows in its period. Called on the refusal path only, never for a request that passes. The
- * client is its `CF-Connecting-IP`; requests for appIds no record names share one key per IP.
+ * client is its `CF-Connecting-IP` (an IPv6 address by its `/64`); requests for no known app
+ * share one key per client. No answer from the binding within `FAILURE_LIMIT_TIMEOUT_MS`, or a
+ * failure, is "not throttled".
  */
 async function overFailureLimit(request: Request, verdict: Refused, limiter: RateLimit): Promise<boolean> {
   const ip = request.headers.get("cf-connecting-ip");
   if (ip === null) return false;
-  const app = verdict.detail === "app_unknown" || verdict.appId === undefined ? "" : verdict.appId;
+  const key = `${knownAppId(verdict) ?? ""}|${failureLimitClient(ip)}`;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return !(await limiter.limit({ key: `${app}|${ip}` })).success;
+    const outcome = await Promise.race([
+      limiter.limit({ key }),
+      new Promise<null>((resolve) => {
+        timer = setTimeout(resolve, FAILURE_LIMIT_TIMEOUT_MS, null);
+      }),
+    ]);
+    return outcome !== null && !outcome.success;
   } catch {
     // Throttling is a defence, not a decision: without an answer, the refusal stands as it is.
     return false;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
   }
 }
 

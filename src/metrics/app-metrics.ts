@@ -1,14 +1,17 @@
 /**
  * `AppMetrics`: one Durable Object per app (SQLite storage) holding its decision counts in minute
  * buckets, fed by each isolate's batches (`DecisionRecorder`) and read by the admin API's
- * `stats`. Buckets older than the retention (7 days) are deleted by the object's alarm.
+ * `stats`. Buckets older than the retention (7 days and an hour) are deleted by the object's alarm.
  */
 
 import { DurableObject } from "cloudflare:workers";
-import { type CountRow, MINUTE_MS, type Stats, type StatsWindow, summarize, WINDOWS } from "./counts.ts";
+import { type CountRow, MINUTE_MS, type Stats, type StatsWindow, summarize, WINDOWS, windowStart } from "./counts.ts";
 
-/** How long counts are kept: the longest window the API answers. */
-export const RETENTION_MINUTES = WINDOWS["7d"].minutes;
+/**
+ * How long counts are kept: the longest window the API answers, plus the hour its start is moved
+ * down by (`windowStart`), so the first hour of a `7d` window is still whole.
+ */
+export const RETENTION_MINUTES = WINDOWS["7d"].minutes + WINDOWS["7d"].step;
 /** How often the alarm prunes old buckets while the object holds any. */
 const PRUNE_INTERVAL_MS = 3_600_000;
 
@@ -44,11 +47,10 @@ export class AppMetrics extends DurableObject {
 
   /** The counts of the window that ends now (`nowMs`, a parameter so tests drive time). */
   stats(window: StatsWindow, nowMs: number): Stats {
-    const since = Math.floor(nowMs / MINUTE_MS) - WINDOWS[window].minutes;
     const rows = this.ctx.storage.sql
       .exec<Record<keyof CountRow, string | number>>(
-        "SELECT minute, outcome, code, reason, detail, count FROM counts WHERE minute > ?",
-        since,
+        "SELECT minute, outcome, code, reason, detail, count FROM counts WHERE minute >= ?",
+        windowStart(window, nowMs),
       )
       .toArray() as unknown as CountRow[];
     return summarize(rows, window, nowMs);

@@ -79,14 +79,24 @@ function reasonOf(row: Pick<CountRow, "code" | "reason">): string {
 }
 
 /**
- * Sums `rows` into the window that ends with the minute of `nowMs`: totals by outcome, refusals by
- * reason and by detail, and a series of `WINDOWS[window].step`-minute points, empty ones included.
+ * The first minute of the window that ends with the minute of `nowMs`: `minutes` back, moved down
+ * to a step boundary so hourly points are whole hours (a `24h` or `7d` window starts up to 59
+ * minutes earlier). What the store reads and what `summarize` sums both start here.
+ */
+export function windowStart(window: StatsWindow, nowMs: number): number {
+  const { minutes, step } = WINDOWS[window];
+  return Math.floor((Math.floor(nowMs / MINUTE_MS) - minutes + 1) / step) * step;
+}
+
+/**
+ * Sums `rows` into the window that ends with the minute of `nowMs` (from `windowStart`): totals by
+ * outcome, refusals by reason and by detail, and a series of `WINDOWS[window].step`-minute points,
+ * empty ones included.
  */
 export function summarize(rows: readonly CountRow[], window: StatsWindow, nowMs: number): Stats {
-  const { minutes, step } = WINDOWS[window];
+  const { step } = WINDOWS[window];
   const last = Math.floor(nowMs / MINUTE_MS);
-  // The first point starts on a step boundary, so hourly points are whole hours.
-  const first = Math.floor((last - minutes + 1) / step) * step;
+  const first = windowStart(window, nowMs);
   const points = Math.floor((last - first) / step) + 1;
   const series = Array.from({ length: points }, (_, i) => ({
     ...zeroTotals(),

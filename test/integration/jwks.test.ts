@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { jwksTtlSeconds } from "../../src/apps/jwks.ts";
+import { JwksCache, jwksTtlSeconds } from "../../src/apps/jwks.ts";
 import {
   admin,
   captureLogs,
@@ -13,6 +13,8 @@ import {
   gateway,
   gatewayWith,
   invalid,
+  KEY_BASE64,
+  signRaw,
   uniqueAppId,
   withToken,
 } from "../helpers.ts";
@@ -189,6 +191,71 @@ describe("tokens verified with a provider's JWKS", () => {
     expect(late.status).toBe(503);
   });
 
+  it("asks a failing provider at most once per 30 s: requests in between get the stale set, or 503 at once", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const uri = jwksUrl();
+    provider.documents.set(uri, () => new Response("down", { status: 500 }));
+    const appId = await jwksApp(uri);
+    for (let i = 0; i < 10; i++) expect((await call(appId, "not-even-a-token")).status).toBe(503);
+    expect(provider.fetched(uri)).toBe(1);
+    vi.setSystemTime(Date.now() + 31_000);
+    expect((await call(appId, "not-even-a-token")).status).toBe(503);
+    expect(provider.fetched(uri)).toBe(2);
+    // A set held and expired: the failed refresh is not retried by every request either.
+    const key = await providerKey("ES256");
+    const held = jwksUrl();
+    provider.serve(held, [key], { "cache-control": "max-age=300" });
+    const withSet = await jwksApp(held);
+    expect((await call(withSet, await sign(key, claimsFor(withSet)))).status).toBe(200);
+    provider.documents.set(held, () => new Response("down", { status: 503 }));
+    vi.setSystemTime(Date.now() + 3_600_000);
+    for (let i = 0; i < 10; i++) {
+      expect(
+        (await call(withSet, await sign(key, claimsFor(withSet, { iat: Math.floor(Date.now() / 1000) })))).status,
+      ).toBe(200);
+    }
+    expect(provider.fetched(held)).toBe(2);
+  });
+
+  it("serves the location's cached copy in an isolate that held no set while the provider is down (24 h)", async () => {
+    const uri = jwksUrl();
+    const key = await providerKey("ES256");
+    let now = Date.now();
+    const isolate = (fetch: (request: Request) => Promise<Response>) =>
+      new JwksCache({ fetch, cache: caches.default, now: () => now, allowHttp: false });
+    const up = async () => Response.json({ keys: [key.jwk] }, { headers: { "cache-control": "max-age=300" } });
+    const down = async () => new Response("down", { status: 503 });
+    expect((await isolate(up).keys("A", uri)).views.map((view) => view.kid)).toEqual([key.kid]);
+    now += 301_000;
+    const fallback = await isolate(down).keys("A", uri);
+    expect(fallback.views.map((view) => view.kid)).toEqual([key.kid]);
+    now += 25 * 3_600_000;
+    await expect(isolate(down).keys("A", uri)).rejects.toMatchObject({ options: { detail: "jwks_unavailable" } });
+  });
+
+  it("with the app's own key without kid beside a jwksUri, a token's kid must name a key; the write warns", async () => {
+    const uri = jwksUrl();
+    const key = await providerKey("ES256");
+    provider.serve(uri, [key]);
+    const appId = uniqueAppId();
+    const res = await admin(`/apps/${appId}`, {
+      method: "PUT",
+      body: JSON.stringify({ jwtEnabled: true, jwksUri: uri, secret: KEY_BASE64, secretEncoding: "base64" }),
+    });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { warnings?: unknown[] }).warnings).toContainEqual({
+      path: "jwksUri",
+      message: expect.stringContaining("must carry no kid"),
+    });
+    const header = (kid?: string) => JSON.stringify({ alg: "HS256", typ: "JWT", ...(kid ? { kid } : {}) });
+    expect((await call(appId, await signRaw(header(), JSON.stringify(claimsFor(appId))))).status).toBe(200);
+    await expectRejected(
+      await call(appId, await signRaw(header("v1"), JSON.stringify(claimsFor(appId)))),
+      401,
+      invalid("INVALID_SIGNATURE"),
+    );
+  });
+
   it.each([
     ["a provider that is down", () => new Response("down", { status: 500 })],
     ["a body that is not JSON", () => new Response("<html>")],
@@ -309,6 +376,7 @@ describe("the admin API and jwksUri", () => {
       "must be an https URL (http only for localhost or 127.0.0.1 with ALLOW_HTTP_JWKS=true)",
     ],
     ["this gateway's own host", "https://gw.test/.well-known/jwks.json", "must not point at this gateway"],
+    ["this gateway's own host, with a trailing dot", "https://GW.test./jwks.json", "must not point at this gateway"],
     [
       "credentials in the URL",
       "https://user:pw@idp.test/jwks.json",

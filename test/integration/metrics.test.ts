@@ -5,9 +5,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import type { AppMetrics } from "../../src/metrics/app-metrics.ts";
-import { type CountRow, MINUTE_MS } from "../../src/metrics/counts.ts";
+import { type CountRow, MINUTE_MS, NO_APP, type Stats } from "../../src/metrics/counts.ts";
 import {
   admin,
+  captureLogs,
   claimsFor,
   enforcingRecord,
   GATEWAY,
@@ -16,6 +17,7 @@ import {
   nowSeconds,
   OTHER_KEY_BYTES,
   originCalls,
+  seedApp,
   uniqueAppId,
   useOriginRecorder,
   withToken,
@@ -43,6 +45,14 @@ async function statsOf(appId: string, window = "1h"): Promise<Record<string, unk
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
+
+/** What an app's `AppMetrics` object holds (read directly: `stats` answers only for apps with a record). */
+function storedStats(app: string, window: "1h" | "24h" | "7d" = "1h", nowMs = Date.now()): Promise<Stats> {
+  const namespace = env.METRICS as DurableObjectNamespace<AppMetrics>;
+  return namespace.get(namespace.idFromName(app)).stats(window, nowMs) as Promise<Stats>;
+}
+
+const NO_COUNTS = { allowed: 0, refused: 0, reported: 0, unchecked: 0, throttled: 0 };
 
 describe("counting decisions", () => {
   it("counts allowed and refused requests by reason and detail, exactly, once flushed", async () => {
@@ -124,6 +134,68 @@ describe("counting decisions", () => {
     expect(originCalls).toHaveLength(2);
   });
 
+  it("indexes an appId over 96 bytes by a shortened form, and keeps the whole appId in blob1", async () => {
+    const appId = `${uniqueAppId("LONG")}${"x".repeat(100)}`;
+    await seedApp(appId);
+    const points: AnalyticsEngineDataPoint[] = [];
+    const workerEnv = testEnv({
+      DECISIONS: { writeDataPoint: (point: AnalyticsEngineDataPoint) => points.push(point) },
+    });
+    await call(workerEnv, `/app/${appId}/x`);
+    await call(workerEnv, `/app/${appId}/x`);
+    const [first, second] = points as [AnalyticsEngineDataPoint, AnalyticsEngineDataPoint];
+    const index = first.indexes?.[0] as string;
+    expect(new TextEncoder().encode(index).length).toBeLessThanOrEqual(96);
+    expect(index.startsWith(appId.slice(0, 80))).toBe(true);
+    expect(second.indexes).toEqual([index]);
+    expect(first.blobs?.[0]).toBe(appId);
+  });
+
+  it("counts a refusal decided before the app's record is read under (no app), never under the path's appId", async () => {
+    const unknown = uniqueAppId("LOOP");
+    const known = await newApp();
+    const workerEnv = testEnv();
+    const loopsBefore = (await storedStats(NO_APP)).byDetail.loop_detected ?? 0;
+    for (const appId of [unknown, known]) {
+      const res = await call(workerEnv, `/app/${appId}/x`, { headers: { "cdn-loop": "edge-authenticator" } });
+      expect(res.status).toBe(508);
+    }
+    expect((await storedStats(unknown)).totals).toEqual(NO_COUNTS);
+    expect((await storedStats(known)).totals).toEqual(NO_COUNTS);
+    expect((await storedStats(NO_APP)).byDetail.loop_detected).toBeGreaterThanOrEqual(loopsBefore + 2);
+  });
+
+  it("answers as usual when the store throws at once, sends the batch's other apps, and logs the failure once", async () => {
+    const appId = await newApp();
+    const token = await mintToken(claimsFor(appId));
+    const throwing = {
+      idFromName: (name: string) => name,
+      get: () => {
+        throw new Error("DO unavailable");
+      },
+    };
+    const workerEnv = testEnv({ METRICS: throwing });
+    const logs = captureLogs();
+    let statuses: number[];
+    try {
+      // Sent together, so one batch holds two apps (the app and `(no app)`); `call` fails if the
+      // flush it waits for rejects.
+      const answers = await Promise.all([
+        call(workerEnv, `/app/${appId}/x`, withToken(token)),
+        call(workerEnv, `/app/${appId}/x`),
+        call(workerEnv, `/app/${uniqueAppId("NOAPP")}/x`),
+      ]);
+      statuses = answers.map((res) => res.status);
+    } finally {
+      logs.restore();
+    }
+    expect(statuses).toEqual([200, 401, 404]);
+    expect(logs.lines().filter((line) => line.event === "metrics_flush_failed")).toEqual([
+      { level: "warn", event: "metrics_flush_failed", error: "Error" },
+    ]);
+    expect(logs.text()).not.toContain(token);
+  });
+
   it("does not count the token debugger's verdicts", async () => {
     const appId = await newApp();
     await admin(`/apps/${appId}/verify`, { method: "POST", body: JSON.stringify({ token: "a.b.c" }) });
@@ -152,6 +224,40 @@ describe("the AppMetrics object", () => {
       expect(instance.prune(now)).toBe(1);
     });
     expect((await stub.stats("7d", now)).totals.allowed).toBe(5);
+  });
+});
+
+describe("hourly windows", () => {
+  it("read from the start of their first hour: a count 10 minutes after `from` is in the first point", async () => {
+    const stub = (env.METRICS as DurableObjectNamespace<AppMetrics>).get(
+      (env.METRICS as DurableObjectNamespace<AppMetrics>).idFromName(uniqueAppId()),
+    );
+    // Half past an hour: each window's `from` is 30 minutes before "now minus the window".
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    const now = hour + 30 * MINUTE_MS + 15_000;
+    const dayFrom = hour - 24 * 3_600_000;
+    const weekFrom = hour - 7 * 24 * 3_600_000;
+    const at = (ms: number, count: number): CountRow => ({
+      minute: ms / MINUTE_MS,
+      outcome: "allowed",
+      code: "",
+      reason: "",
+      detail: "",
+      count,
+    });
+    await stub.add([at(dayFrom + 10 * MINUTE_MS, 3), at(weekFrom + 10 * MINUTE_MS, 5), at(now - 15_000, 1)]);
+    const day = await stub.stats("24h", now);
+    expect(day.from).toBe(new Date(dayFrom).toISOString());
+    expect(day.series[0]).toMatchObject({ t: day.from, allowed: 3 });
+    expect(day.totals.allowed).toBe(4);
+    // The alarm's pruning keeps the first hour of the 7d window.
+    await runInDurableObject(stub, async (instance: AppMetrics) => {
+      expect(instance.prune(now)).toBe(3);
+    });
+    const week = await stub.stats("7d", now);
+    expect(week.from).toBe(new Date(weekFrom).toISOString());
+    expect(week.series[0]).toMatchObject({ t: week.from, allowed: 5 });
+    expect(week.totals.allowed).toBe(9);
   });
 });
 
@@ -208,6 +314,30 @@ describe("throttling failing clients", () => {
       byReason: { INVALID_SIGNATURE: expect.any(Number) },
     });
     expect(((await statsOf(appId)).totals as { throttled: number }).throttled).toBeGreaterThanOrEqual(1);
+  });
+
+  it("answers a refusal as usual, at once, when the binding never answers", async () => {
+    const appId = await newApp();
+    const workerEnv = testEnv({ FAILURE_LIMITER: { limit: () => new Promise(() => {}) } });
+    const forged = await mintToken(claimsFor(appId), OTHER_KEY_BYTES);
+    const answer = call(workerEnv, `/app/${appId}/x`, from("198.51.100.250", withToken(forged)));
+    const hung = new Promise((resolve) => setTimeout(resolve, 1000, "no answer within 1 s"));
+    expect(await Promise.race([answer.then((res) => res.status), hung])).toBe(401);
+  });
+
+  it("counts an IPv6 client by its /64, however it spells or rotates its address", { timeout: 30_000 }, async () => {
+    const appId = await newApp();
+    const workerEnv = testEnv();
+    const block = `2001:db8:${(Date.now() % 0xffff).toString(16)}:a`;
+    await startOfAWindow();
+    const statuses: number[] = [];
+    for (let i = 0; i < 62; i++) {
+      // Each request from another address of the block, in another spelling.
+      const ip = i % 2 === 0 ? `${block}::${(i + 1).toString(16)}` : `${block.toUpperCase()}:0:0:${i}:1`;
+      statuses.push((await call(workerEnv, `/app/${appId}/x`, from(ip))).status);
+    }
+    expect(statuses.slice(0, 60).every((status) => status === 401)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
   });
 
   it("counts requests for unknown appIds under one key per IP, whatever appId they name", {
