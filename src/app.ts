@@ -10,11 +10,13 @@
 import { Hono } from "hono";
 import { registerAdminRoutes } from "./admin/routes.ts";
 import { JwksCache } from "./apps/jwks.ts";
+import { APP_ID_PATTERN } from "./apps/kv-keys.ts";
 import { AppRegistry } from "./apps/registry.ts";
 import { AppStore } from "./apps/store.ts";
 import type { Env, GatewayConfig } from "./config.ts";
 import { ERROR_CATALOGUE, errorResponse, GatewayError, jsonResponse } from "./errors.ts";
 import { handleWellKnown, WELL_KNOWN_PREFIX } from "./gateway/nonce-endpoint.ts";
+import { matchAppId } from "./gateway/routes.ts";
 import { handleSdkRequest } from "./gateway/sdk.ts";
 import { VerifiedTokenCache } from "./gateway/token-cache.ts";
 import { type GatewayDeps, missingOrigin } from "./gateway/verdict.ts";
@@ -32,12 +34,15 @@ export interface AppDeps extends GatewayDeps {
 /**
  * The answer to a failure: a `GatewayError` as its wire error, anything else as
  * `500 INTERNAL_ERROR` (a bug, on purpose never a silent 4xx). Either way one log line, which
- * never holds a token, secret or claim value.
+ * never holds a token, secret or claim value; on an SDK route it names the path's appId (when
+ * it is a well-formed one), so a fault can be traced to its app.
  */
-export function renderError(error: unknown, method: string): Response {
+export function renderError(error: unknown, method: string, appId?: string): Response {
+  const app = appId === undefined ? {} : { appId };
   if (error instanceof GatewayError) {
     const entry = ERROR_CATALOGUE[error.kind];
     logEvent(entry.httpStatus >= 500 ? "error" : "info", "rejected", {
+      ...app,
       method,
       httpStatus: entry.httpStatus,
       code: entry.code,
@@ -46,7 +51,7 @@ export function renderError(error: unknown, method: string): Response {
     });
     return errorResponse(error);
   }
-  logEvent("error", "internal_error", { method, ...describeUnexpected(error) });
+  logEvent("error", "internal_error", { ...app, method, ...describeUnexpected(error) });
   return errorResponse(new GatewayError("INTERNAL_ERROR"));
 }
 
@@ -112,7 +117,12 @@ export function createGateway(deps: AppDeps): Gateway {
         return await handleSdkRequest(request, target, deps, ctx);
       } catch (error) {
         // A fault, not a verdict: answered, never forwarded.
-        return renderError(error, request.method);
+        const appId = matchAppId(path, deps.config.appRoutes);
+        return renderError(
+          error,
+          request.method,
+          appId !== undefined && APP_ID_PATTERN.test(appId) ? appId : undefined,
+        );
       }
     },
   };

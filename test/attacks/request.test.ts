@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import {
+  captureLogs,
   claimsFor,
   enforcingRecord,
   expectRejected,
@@ -342,9 +343,18 @@ describe("faults", () => {
     const verify = vi.spyOn(crypto.subtle, "verify").mockImplementation(() => {
       throw new TypeError("unexpected");
     });
-    const res = await gateway(`/app/${appId}/x`, withToken(token));
-    verify.mockRestore();
+    const logs = captureLogs();
+    let res: Response;
+    try {
+      res = await gateway(`/app/${appId}/x`, withToken(token));
+    } finally {
+      logs.restore();
+      verify.mockRestore();
+    }
     await expectRejected(res, 500, { code: "INTERNAL_ERROR", status: "Internal error" });
+    // Its one line names the app (never the token), so the fault can be traced.
+    expect(logs.lines()).toContainEqual(expect.objectContaining({ event: "internal_error", appId }));
+    expect(logs.text()).not.toContain(token);
   });
 
   it("answers 502 when the origin throws and 504 when it hangs, with nothing else sent", async () => {
