@@ -12,7 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { freePort, Inspector } from "./lib/inspector.ts";
+import { freePort } from "../scripts/lib/processes.ts";
+import { Inspector } from "./lib/inspector.ts";
 import { hasWrk, runAutocannon, runWrk } from "./lib/load.ts";
 import { buildScenarios, SCENARIO_NAMES } from "./lib/scenarios.ts";
 import { buildVariants, startVariant, VARIANTS, type VariantName } from "./lib/variants.ts";

@@ -3,28 +3,12 @@
  * Miniflare exposes it with `inspectorPort`: one target per Worker, `core:user:<name>`.
  */
 
-import { createServer } from "node:net";
-
 interface Message {
   readonly id?: number;
   readonly method?: string;
   readonly params?: unknown;
   readonly result?: unknown;
   readonly error?: { readonly message: string };
-}
-
-/** A TCP port nothing listens on now (for `inspectorPort`). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 export class Inspector {

@@ -10,7 +10,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, Inspector } from "./inspector.ts";
+import { freePort } from "../../scripts/lib/processes.ts";
+import { Inspector } from "./inspector.ts";
 import { sendEach } from "./load.ts";
 import { environmentLine } from "./report.ts";
 import { uniqueRequests } from "./scenarios.ts";

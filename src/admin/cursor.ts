@@ -6,32 +6,26 @@
  */
 
 import { encodeBase64url as base64url, decodeBase64url } from "../lib/base64url.ts";
+import { deriveMacKey, MAC_BYTES, shortMac } from "../lib/mac.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Domain separation: this key signs cursors and nothing else. */
 const CURSOR_KEY_LABEL = "edge-authenticator list cursor v1";
-/** 128 bits of the MAC: enough against forgery, short enough for a URL. */
-const MAC_BYTES = 16;
 
 let cached: { adminToken: string; key: Promise<CryptoKey> } | null = null;
 
 /** The HMAC key for cursors, derived once per isolate and admin token. */
 function cursorKey(adminToken: string): Promise<CryptoKey> {
   if (cached?.adminToken !== adminToken) {
-    const key = crypto.subtle
-      .digest("SHA-256", encoder.encode(`${CURSOR_KEY_LABEL}\n${adminToken}`))
-      .then((digest) => crypto.subtle.importKey("raw", digest, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]));
-    cached = { adminToken, key };
+    cached = { adminToken, key: deriveMacKey(CURSOR_KEY_LABEL, adminToken) };
   }
   return cached.key;
 }
 
 /** The MAC of a cursor, bound to the listing's appId prefix: a cursor goes on the listing it came from. */
 async function mac(kvCursor: string, prefix: string, adminToken: string): Promise<Uint8Array> {
-  const message = encoder.encode(`${prefix}\n${kvCursor}`);
-  const signature = await crypto.subtle.sign("HMAC", await cursorKey(adminToken), message);
-  return new Uint8Array(signature, 0, MAC_BYTES);
+  return shortMac(await cursorKey(adminToken), `${prefix}\n${kvCursor}`);
 }
 
 /** `base64url(kvCursor).base64url(mac)`: opaque to the client, checkable here. */

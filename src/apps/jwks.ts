@@ -17,6 +17,7 @@ import { decodeUtf8Strict, parseJson } from "../lib/json.ts";
 import { logEvent } from "../log.ts";
 import { PUBLIC_KEY_ALGORITHMS, type PublicKeyAlgorithm } from "../token/algorithms.ts";
 import { importVerificationKey, keyFingerprint, type VerificationKey } from "../token/keys.ts";
+import { isJwksUriForm, JWKS_URI_FORM_MESSAGE } from "./schema.ts";
 import type { JwksKeyView } from "./view-types.ts";
 
 export const JWKS_TIMEOUT_MS = 2_000;
@@ -46,13 +47,8 @@ export interface JwksSet {
 
 /** Why a JWKS URI cannot be used, or `null`. `http:` only for a local provider, and only when allowed. */
 export function jwksUriProblem(uri: string, allowHttp: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return "must be an absolute https URL";
-  }
-  if (url.username || url.password || url.hash) return "must not hold credentials or a fragment";
+  if (!isJwksUriForm(uri)) return JWKS_URI_FORM_MESSAGE;
+  const url = new URL(uri);
   if (url.protocol === "https:") return null;
   const local = url.hostname === "localhost" || url.hostname === "127.0.0.1";
   if (url.protocol === "http:" && local && allowHttp) return null;
@@ -202,11 +198,6 @@ export class JwksCache {
       this.#entries.set(key, entry);
     }
     return entry;
-  }
-
-  /** What this isolate holds for the app, without fetching (the admin view). */
-  peek(appId: string, uri: string): JwksSet | null {
-    return this.#entries.get(`${appId}\n${uri}`)?.set ?? null;
   }
 
   /**

@@ -89,6 +89,8 @@ export const MAX_JWKS_URI_CHARS = 2048;
  * Whether `uri` has the form of a JWKS URL: absolute http(s), no credentials, no fragment. Whether
  * plain http is allowed depends on the deployment (`jwksUriProblem`).
  */
+export const JWKS_URI_FORM_MESSAGE = "must be an absolute https URL without credentials";
+
 export function isJwksUriForm(uri: string): boolean {
   try {
     const url = new URL(uri);
@@ -200,7 +202,7 @@ export const WRITABLE_FIELDS = {
     v.maxLength(MAX_JWKS_URI_CHARS, `must be at most ${MAX_JWKS_URI_CHARS} characters`),
     // Whether plain http is allowed (a local provider) depends on the Worker's ALLOW_HTTP_JWKS:
     // the admin API and the fetch check that; here, the URL's form.
-    v.check(isJwksUriForm, "must be an absolute https URL without credentials"),
+    v.check(isJwksUriForm, JWKS_URI_FORM_MESSAGE),
   ),
   keys: v.pipe(
     v.array(KEY, "must be a list of keys"),

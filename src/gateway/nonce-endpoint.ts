@@ -7,21 +7,13 @@
 
 import { APP_ID_PATTERN } from "../apps/kv-keys.ts";
 import { errorResponse, GatewayError, jsonResponse } from "../errors.ts";
+import { readableByPage } from "../lib/cors.ts";
 import { issueNonce, NONCE_TTL_SECONDS } from "../nonces/nonce.ts";
 import type { GatewayDeps } from "./verdict.ts";
 
 /** Where the gateway answers for itself, outside any app's routes. */
 export const WELL_KNOWN_PREFIX = "/.well-known/edge-authenticator/";
 const NONCE_PATH = /^\/\.well-known\/edge-authenticator\/apps\/([^/]+)\/nonce\/?$/;
-
-function withCors(request: Request, response: Response): Response {
-  const origin = request.headers.get("origin");
-  if (origin !== null) {
-    response.headers.set("access-control-allow-origin", origin);
-    response.headers.append("vary", "Origin");
-  }
-  return response;
-}
 
 /** The answer to a request under `WELL_KNOWN_PREFIX`. */
 export async function handleWellKnown(request: Request, path: string, deps: GatewayDeps): Promise<Response> {
@@ -35,24 +27,27 @@ export async function handleWellKnown(request: Request, path: string, deps: Gate
       "access-control-max-age": "86400",
       "cache-control": "no-store",
     });
-    return withCors(request, new Response(null, { status: 204, headers }));
+    return readableByPage(request, new Response(null, { status: 204, headers }));
   }
-  if (request.method !== "POST") return withCors(request, errorResponse(new GatewayError("METHOD_NOT_ALLOWED")));
+  if (request.method !== "POST") return readableByPage(request, errorResponse(new GatewayError("METHOD_NOT_ALLOWED")));
   if (!APP_ID_PATTERN.test(appId)) {
-    return withCors(request, errorResponse(new GatewayError("BAD_REQUEST", { status: "Invalid appId in path" })));
+    return readableByPage(request, errorResponse(new GatewayError("BAD_REQUEST", { status: "Invalid appId in path" })));
   }
   // A nonce only for an app that exists (one cached KV read per app and period).
   const app = await deps.store.get(appId);
-  if (app === null) return withCors(request, errorResponse(new GatewayError("APP_NOT_FOUND")));
+  if (app === null) return readableByPage(request, errorResponse(new GatewayError("APP_NOT_FOUND")));
   const key = deps.nonces?.key;
   if (!key) {
     // Without NONCE_SECRET an app that needs no nonce still gets its definitive answer; one that
     // requires one cannot be served (its tokens are refused with nonce_unconfigured too).
-    if (!app.policy.requireNonce) return withCors(request, jsonResponse({ required: false }));
+    if (!app.policy.requireNonce) return readableByPage(request, jsonResponse({ required: false }));
     const status = "Nonces are not configured (NONCE_SECRET)";
-    return withCors(request, errorResponse(new GatewayError("CONFIG_UNAVAILABLE", { status })));
+    return readableByPage(request, errorResponse(new GatewayError("CONFIG_UNAVAILABLE", { status })));
   }
   const nonce = await issueNonce(await key, appId, deps.now() / 1000);
   // `required` tells an SDK whether the app's tokens must carry it (the client asks only then).
-  return withCors(request, jsonResponse({ nonce, expiresIn: NONCE_TTL_SECONDS, required: app.policy.requireNonce }));
+  return readableByPage(
+    request,
+    jsonResponse({ nonce, expiresIn: NONCE_TTL_SECONDS, required: app.policy.requireNonce }),
+  );
 }

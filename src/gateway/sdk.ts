@@ -6,6 +6,7 @@
  */
 
 import { ERROR_CATALOGUE, errorResponse, GatewayError } from "../errors.ts";
+import { readableByPage } from "../lib/cors.ts";
 import type { RawTarget } from "../lib/raw-target.ts";
 import type { Decision, Outcome } from "../metrics/counts.ts";
 import { type ForwardedIdentity, forwardToOrigin } from "./forward.ts";
@@ -176,12 +177,7 @@ async function overFailureLimit(request: Request, verdict: Refused, limiter: Rat
  * allowed, and the body holds nothing but the error: echoing the origin exposes nothing.
  */
 function readableByBrowsers(request: Request, response: Response): Response {
-  const origin = request.headers.get("origin");
-  if (origin === null) return response;
-  response.headers.set("access-control-allow-origin", origin);
-  response.headers.append("vary", "Origin");
-  response.headers.set("access-control-expose-headers", "Date, Retry-After, WWW-Authenticate");
-  return response;
+  return readableByPage(request, response, "Date, Retry-After, WWW-Authenticate");
 }
 
 /**

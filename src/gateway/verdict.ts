@@ -53,9 +53,11 @@ export interface NonceService {
   readonly store: DurableObjectNamespace<AppNonces> | null;
 }
 
+const UTF8 = new TextEncoder();
+
 /** SHA-256 of a token, base64url: what the nonce store keeps instead of the token. */
 async function tokenHash(token: string): Promise<string> {
-  return encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+  return encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", UTF8.encode(token))));
 }
 
 /**

@@ -108,8 +108,10 @@ export class DecisionRecorder {
     }
     const key = `${minute}\n${decision.outcome}\n${decision.code}\n${decision.reason}\n${decision.detail}`;
     const row = rows.get(key);
-    if (row === undefined) rows.set(key, { minute, ...decision, count: 1 });
-    else row.count += 1;
+    if (row === undefined) {
+      const { outcome, code, reason, detail } = decision;
+      rows.set(key, { minute, outcome, code, reason, detail, count: 1 });
+    } else row.count += 1;
     this.#events += 1;
     if (this.#events >= this.#maxEvents) waitUntil(this.flush());
     else if (!this.#timer) {
@@ -129,21 +131,7 @@ export class DecisionRecorder {
     const batch = this.#batch;
     this.#batch = new Map();
     this.#events = 0;
-    await Promise.all(
-      [...batch].map(([app, rows]) =>
-        this.#send(
-          app,
-          [...rows.values()].map(({ minute, outcome, code, reason, detail, count }) => ({
-            minute,
-            outcome,
-            code,
-            reason,
-            detail,
-            count,
-          })),
-        ),
-      ),
-    );
+    await Promise.all([...batch].map(([app, rows]) => this.#send(app, [...rows.values()])));
   }
 
   /** One app's batch to its sink; a sink that throws at once is a failure like one that rejects. */

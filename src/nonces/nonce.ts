@@ -8,6 +8,7 @@
  */
 
 import { decodeBase64url, encodeBase64url } from "../lib/base64url.ts";
+import { deriveMacKey, MAC_BYTES, shortMac } from "../lib/mac.ts";
 
 /** How long a nonce may be put into a token: five minutes after it is issued. */
 export const NONCE_TTL_SECONDS = 300;
@@ -18,21 +19,16 @@ export const NONCE_TTL_SECONDS = 300;
 export const NONCE_CLAIM_GRACE_SECONDS = 86_400;
 const VERSION = 1;
 const RANDOM_BYTES = 16;
-const MAC_BYTES = 16;
 /** Domain separation: this key signs nonces and nothing else. */
 const KEY_LABEL = "edge-authenticator nonce v1";
 
-const encoder = new TextEncoder();
-
 /** The MAC key for nonces, derived from `NONCE_SECRET`. */
-export async function nonceKey(nonceSecret: string): Promise<CryptoKey> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`${KEY_LABEL}\n${nonceSecret}`));
-  return crypto.subtle.importKey("raw", digest, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+export function nonceKey(nonceSecret: string): Promise<CryptoKey> {
+  return deriveMacKey(KEY_LABEL, nonceSecret);
 }
 
-async function mac(key: CryptoKey, appId: string, body: string): Promise<Uint8Array> {
-  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(`${appId}\n${body}`));
-  return new Uint8Array(signature, 0, MAC_BYTES);
+function mac(key: CryptoKey, appId: string, body: string): Promise<Uint8Array> {
+  return shortMac(key, `${appId}\n${body}`);
 }
 
 /** A new nonce for `appId`, valid for `NONCE_TTL_SECONDS` from `nowSeconds`. */

@@ -351,6 +351,9 @@ describe("refusal details", () => {
       }
       const entry = ERROR_CATALOGUE[REFUSAL_DETAILS[detail][0]];
       expect(res.status).toBe(entry.httpStatus);
+      // CONTRACT section 6: every answer the gateway makes itself is JSON, never cached.
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(res.headers.get("cache-control")).toBe("no-store");
       const text = await res.text();
       expect(JSON.parse(text)).toMatchObject({ code: entry.code, ...(entry.reason ? { reason: entry.reason } : {}) });
       expect(text).not.toContain(detail);

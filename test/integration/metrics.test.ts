@@ -35,9 +35,12 @@ async function call(workerEnv: Record<string, unknown>, path: string, init?: Req
   const ctx = createExecutionContext();
   const request = new Request(`${GATEWAY}${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
   const res = await worker.fetch(request, workerEnv as never, ctx);
-  await res.arrayBuffer();
+  const body = await res.arrayBuffer();
   await waitOnExecutionContext(ctx);
-  return new Response(null, { status: res.status, headers: res.headers });
+  return new Response([101, 204, 205, 304].includes(res.status) ? null : body, {
+    status: res.status,
+    headers: res.headers,
+  });
 }
 
 async function statsOf(appId: string, window = "1h"): Promise<Record<string, unknown>> {
@@ -306,6 +309,14 @@ describe("throttling failing clients", () => {
     expect(statuses.slice(0, 60).every((status) => status === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
     expect(last?.headers.get("retry-after")).toBe("60");
+    // CONTRACT sections 6 and 8: the catalogue's JSON, never cached, and no token challenge.
+    expect(last?.headers.get("content-type")).toBe("application/json");
+    expect(last?.headers.get("cache-control")).toBe("no-store");
+    expect(last?.headers.get("www-authenticate")).toBeNull();
+    expect(await last?.json()).toEqual({
+      code: "TOO_MANY_FAILURES",
+      status: "Too many refused requests from this client; retry later",
+    });
     const good = await call(workerEnv, `/app/${appId}/x`, from(ip, withToken(await mintToken(claimsFor(appId)))));
     expect(good.status).toBe(200);
     expect((await call(workerEnv, `/app/${appId}/x`, from("203.0.113.9", withToken(forged)))).status).toBe(401);

@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../scripts/lib/processes.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The gateway's address as the README writes it; the test's own port replaces it. */
@@ -66,19 +66,6 @@ function httpAnswer(output: string): HttpAnswer {
   const rest = output.slice(last.index);
   const split = rest.search(/\r?\n\r?\n/);
   return { status: Number(last[1]), body: split < 0 ? "" : rest.slice(split).trim() };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 /** A copy of the project as a fresh clone after `npm install` has it: the sources, node_modules linked. */

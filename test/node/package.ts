@@ -14,24 +14,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { npm } from "../../scripts/lib/processes.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The client's budget (issue: "bundles to ≤ 4 KiB gzip"), minified as an app's bundler would. */
 const CLIENT_GZIP_BUDGET_BYTES = 4096;
-
-/** npm as `npm run` started it (npm_execpath), else the one on PATH. */
-function npm(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
-  const cli = process.env.npm_execpath;
-  const env = {
-    ...process.env,
-    npm_config_audit: "false",
-    npm_config_fund: "false",
-    npm_config_update_notifier: "false",
-  };
-  const options = { cwd, env, maxBuffer: 16 * 1024 * 1024, shell: !cli && process.platform === "win32" };
-  return cli ? run(process.execPath, [cli, ...args], options) : run("npm", args, options);
-}
 
 function node(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, args, { cwd });

@@ -2,16 +2,14 @@
 // as it is, and one wrangler, miniflare and workerd, so the tests run on the workerd that
 // `wrangler dev` and `wrangler deploy` use.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { npm } from "../../scripts/lib/processes.ts";
 
-const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TOOLCHAIN = ["wrangler", "miniflare", "workerd"] as const;
 
@@ -26,19 +24,6 @@ interface LockEntry {
 const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
   packages: Record<string, LockEntry>;
 };
-
-/** npm as `npm run` started it (npm_execpath), else the one on PATH. */
-function npm(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
-  const cli = process.env.npm_execpath;
-  const env = {
-    ...process.env,
-    npm_config_audit: "false",
-    npm_config_fund: "false",
-    npm_config_update_notifier: "false",
-  };
-  const options = { cwd, env, maxBuffer: 64 * 1024 * 1024, shell: !cli && process.platform === "win32" };
-  return cli ? run(process.execPath, [cli, ...args], options) : run("npm", args, options);
-}
 
 /** The lockfile key `name` resolves to from the package at `from`, as Node looks up node_modules. */
 function resolveInLock(from: string, name: string): string | undefined {

@@ -12,11 +12,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../scripts/lib/processes.ts";
 import { createClient } from "../../src/client/index.ts";
 import { mintToken } from "../../src/issuer/index.ts";
 
@@ -33,17 +33,6 @@ after(() => {
   }
   rmSync(persistTo, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `wrangler dev` with `vars` on `port` (a free one by default); resolves once `/healthz` answers at all. */
 async function wranglerDev(vars: Record<string, string>, port?: number): Promise<string> {
